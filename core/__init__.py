@@ -1,0 +1,1 @@
+"""Symbiosis core: model, risk engine, config and feeds (no terminal code)."""

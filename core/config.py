@@ -1,0 +1,478 @@
+"""Load config.toml and portfolio.toml with field-level validation; save atomically.
+
+Every error names the file, the line where the key is written (when it can be
+found) and the key, e.g. ``portfolio.toml:14: hedges[0].size: must be > 0``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+import shutil
+import tempfile
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from core.model import (
+    BOOKS,
+    MARGIN_MODES,
+    SIDES,
+    Holding,
+    Portfolio,
+    Position,
+    Settings,
+    frozen_map,
+)
+
+FEED_KINDS = ("ccxt", "replay")
+HOLDING_KEYS = ("asset", "qty", "cost_usd")
+POSITION_KEYS = (
+    "id",
+    "kind",
+    "spot_qty",
+    "symbol",
+    "side",
+    "size",
+    "entry_price",
+    "leverage",
+    "margin_mode",
+    "margin_usd",
+)
+BOOK_TABLES = {"hedge": "hedges", "alpha": "alpha"}
+
+
+class ConfigError(ValueError):
+    """A file that cannot be used; the message names file, line and key."""
+
+
+class SaveConflictError(RuntimeError):
+    """The file on disk changed since it was loaded; nothing was written."""
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    kind: str = "replay"
+    exchange: str = "binance"
+    symbols: tuple[str, ...] = ()
+    refresh_s: float = 5.0
+    replay: Path | None = None
+    stale_after_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """config.toml, resolved: paths are absolute."""
+
+    path: Path
+    portfolio_path: Path
+    feed: FeedConfig
+    settings: Settings
+    theme: str = "symbiosis-dark"
+
+
+@dataclass(frozen=True)
+class LoadedPortfolio:
+    """A portfolio with the fingerprint of the bytes it was read from."""
+
+    portfolio: Portfolio
+    path: Path
+    fingerprint: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def fingerprint_of(path: Path) -> str:
+    """sha256 of the file's bytes ('' when it does not exist)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return ""
+
+
+class _Source:
+    """Raw TOML text of a file, to point errors at the line of a key."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def line_of(self, table: str | None, index: int | None, key: str | None) -> int | None:
+        """Line (1-based) of `key` in the index-th [[table]] (or [table])."""
+        start, end = 0, len(self.lines)
+        if table is not None:
+            header = re.compile(
+                rf"^\s*\[\[\s*{re.escape(table)}\s*\]\]"
+                if index is not None
+                else rf"^\s*\[\s*{re.escape(table)}\s*\]"
+            )
+            found = [i for i, line in enumerate(self.lines) if header.match(line)]
+            position = index or 0
+            if position >= len(found):
+                return None
+            start = found[position]
+            end = next(
+                (
+                    i
+                    for i in range(start + 1, len(self.lines))
+                    if self.lines[i].lstrip().startswith("[")
+                ),
+                len(self.lines),
+            )
+            if key is None:
+                return start + 1
+        if key is None:
+            return None
+        pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+        for i in range(start, end):
+            if pattern.match(self.lines[i]):
+                return i + 1
+        return start + 1 if table is not None else None
+
+    def error(
+        self, message: str, table: str | None, index: int | None, key: str | None
+    ) -> ConfigError:
+        line = self.line_of(table, index, key)
+        where = f"{self.path}:{line}" if line else f"{self.path}"
+        name = table or ""
+        if index is not None:
+            name += f"[{index}]"
+        if key:
+            name = f"{name}.{key}" if name else key
+        return ConfigError(f"{where}: {name}: {message}")
+
+
+def _read_toml(path: Path) -> tuple[dict[str, Any], _Source]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read ({exc})") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    return data, _Source(path, text)
+
+
+class _Fields:
+    """Typed accessors for one table of a TOML file, raising located errors."""
+
+    def __init__(
+        self, source: _Source, data: Mapping[str, Any], table: str | None, index: int | None = None
+    ) -> None:
+        self.source, self.data, self.table, self.index = source, data, table, index
+
+    def fail(self, key: str | None, message: str) -> ConfigError:
+        return self.source.error(message, self.table, self.index, key)
+
+    def number(
+        self,
+        key: str,
+        default: float | None = None,
+        *,
+        required: bool = False,
+        minimum: float | None = None,
+        positive: bool = False,
+    ) -> float | None:
+        if key not in self.data:
+            if required:
+                raise self.fail(key, "is missing")
+            return default
+        value = self.data[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(key, f"must be a number, not {value!r}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise self.fail(key, "must be a finite number")
+        if positive and value <= 0:
+            raise self.fail(key, f"must be > 0 (got {value:g})")
+        if minimum is not None and value < minimum:
+            raise self.fail(key, f"must be >= {minimum:g} (got {value:g})")
+        return value
+
+    def text(
+        self,
+        key: str,
+        default: str | None = None,
+        *,
+        required: bool = False,
+        choices: tuple[str, ...] = (),
+    ) -> str | None:
+        if key not in self.data:
+            if required:
+                raise self.fail(key, "is missing")
+            return default
+        value = self.data[key]
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, f"must be a non-empty string, not {value!r}")
+        if choices and value not in choices:
+            raise self.fail(
+                key, f"must be one of {', '.join(repr(c) for c in choices)} (got {value!r})"
+            )
+        return value
+
+    def strings(self, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        if key not in self.data:
+            return default
+        value = self.data[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(key, "must be a list of strings")
+        return tuple(value)
+
+
+def _table(source: _Source, data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise source.error("must be a table", None, None, name)
+    return value
+
+
+def _array_of_tables(
+    source: _Source, data: Mapping[str, Any], name: str
+) -> list[Mapping[str, Any]]:
+    value = data.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise source.error(f"must be an array of tables ([[{name}]])", None, None, name)
+    return value
+
+
+def check_futures_symbol(symbol: str) -> str | None:
+    """Why a symbol is not a supported (linear) futures symbol, or None."""
+    if "/" not in symbol or ":" not in symbol:
+        return f"must be a ccxt futures symbol like 'BTC/USDT:USDT' (got {symbol!r})"
+    base = symbol.split("/", 1)[0]
+    settle = symbol.split(":", 1)[1].split("-", 1)[0]
+    if settle == base:
+        return (
+            f"{symbol!r} is an inverse (coin-settled) contract; only linear "
+            "USDT/USDC-settled contracts are supported"
+        )
+    return None
+
+
+def _position(fields: _Fields, book: str) -> Position:
+    kind = fields.text("kind", "future", choices=("future", "basis"))
+    if kind == "basis" and book != "alpha":
+        raise fields.fail("kind", "basis trades belong in [[alpha]]")
+    symbol = fields.text("symbol", required=True)
+    problem = check_futures_symbol(symbol)
+    if problem:
+        raise fields.fail("symbol", problem)
+    return Position(
+        id=fields.text("id", required=True),
+        book=book,  # type: ignore[arg-type]
+        symbol=symbol,
+        side=fields.text("side", required=True, choices=SIDES),  # type: ignore[arg-type]
+        size=fields.number("size", required=True, positive=True),
+        entry_price=fields.number("entry_price", required=True, positive=True),
+        leverage=fields.number("leverage", required=True, positive=True),
+        margin_mode=fields.text("margin_mode", "isolated", choices=MARGIN_MODES),  # type: ignore[arg-type]
+        margin_usd=fields.number("margin_usd", positive=True),
+        kind=kind,  # type: ignore[arg-type]
+        spot_qty=fields.number("spot_qty", 0.0, minimum=0.0, required=kind == "basis") or 0.0,
+    )
+
+
+def load_portfolio(path: str | Path) -> LoadedPortfolio:
+    """Read and validate portfolio.toml."""
+    path = Path(path)
+    data, source = _read_toml(path)
+    fingerprint = fingerprint_of(path)
+    account = _Fields(source, _table(source, data, "account"), "account")
+    collateral = account.number("collateral_usd", 0.0, minimum=0.0)
+    holdings = []
+    seen_assets: set[str] = set()
+    for i, raw in enumerate(_array_of_tables(source, data, "holdings")):
+        f = _Fields(source, raw, "holdings", i)
+        asset = f.text("asset", required=True)
+        if asset in seen_assets:
+            raise f.fail("asset", f"{asset!r} is listed twice; merge the two holdings")
+        seen_assets.add(asset)
+        holdings.append(
+            Holding(
+                asset=asset,
+                qty=f.number("qty", required=True, minimum=0.0),
+                cost_usd=f.number("cost_usd", minimum=0.0),
+            )
+        )
+    positions = []
+    seen_ids: dict[str, str] = {}
+    for book in BOOKS:
+        table = BOOK_TABLES[book]
+        for i, raw in enumerate(_array_of_tables(source, data, table)):
+            f = _Fields(source, raw, table, i)
+            position = _position(f, book)
+            if position.id in seen_ids:
+                raise f.fail(
+                    "id", f"{position.id!r} is already used in [[{seen_ids[position.id]}]]"
+                )
+            seen_ids[position.id] = table
+            positions.append(position)
+    known = {"account", "holdings", *BOOK_TABLES.values()}
+    extra = {k: v for k, v in data.items() if k not in known}
+    portfolio = Portfolio(
+        collateral_usd=collateral or 0.0, holdings=tuple(holdings), positions=tuple(positions)
+    )
+    return LoadedPortfolio(portfolio, path, fingerprint, frozen_map(extra))
+
+
+def portfolio_document(
+    portfolio: Portfolio, extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The TOML document (as dicts) of a portfolio, in the design's format."""
+    doc: dict[str, Any] = {"account": {"collateral_usd": portfolio.collateral_usd}}
+    doc["holdings"] = [
+        {
+            "asset": h.asset,
+            "qty": h.qty,
+            **({"cost_usd": h.cost_usd} if h.cost_usd is not None else {}),
+        }
+        for h in portfolio.holdings
+    ]
+    for book, table in BOOK_TABLES.items():
+        rows = []
+        for p in portfolio.book(book):  # type: ignore[arg-type]
+            row: dict[str, Any] = {"id": p.id}
+            if p.kind == "basis":
+                row.update(kind="basis", spot_qty=p.spot_qty)
+            row.update(
+                symbol=p.symbol,
+                side=p.side,
+                size=p.size,
+                entry_price=p.entry_price,
+                leverage=p.leverage,
+                margin_mode=p.margin_mode,
+            )
+            if p.margin_usd is not None:
+                row["margin_usd"] = p.margin_usd
+            rows.append(row)
+        doc[table] = rows
+    for key, value in (extra or {}).items():
+        doc.setdefault(key, value)
+    return doc
+
+
+def save_portfolio(
+    portfolio: Portfolio,
+    path: str | Path,
+    expected_fingerprint: str | None,
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    """Write portfolio.toml atomically; return the new file's fingerprint.
+
+    Refuses (SaveConflictError) when the file on disk is not the one that was
+    loaded (`expected_fingerprint`; '' means "must not exist yet", None skips
+    the check). The previous file is kept as `<name>.bak`.
+    """
+    path = Path(path)
+    if expected_fingerprint is not None:
+        current = fingerprint_of(path)
+        if current != expected_fingerprint:
+            raise SaveConflictError(
+                f"{path} changed on disk since it was loaded; not overwritten "
+                "(reload it, or save under another name)"
+            )
+    payload = tomli_w.dumps(portfolio_document(portfolio, extra)).encode("utf-8")
+    directory = path.parent
+    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(handle, "wb") as temp:
+            temp.write(payload)
+            temp.flush()
+            os.fsync(temp.fileno())
+        if path.exists():
+            shutil.copy2(path, path.with_name(path.name + ".bak"))
+            shutil.copymode(path, temp_name)
+        os.replace(temp_name, path)
+    except BaseException:
+        try:
+            os.unlink(temp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_directory(directory)
+    return hashlib.sha256(payload).hexdigest()
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def load_config(path: str | Path) -> AppConfig:
+    """Read and validate config.toml; relative paths resolve from its folder."""
+    path = Path(path).resolve()
+    data, source = _read_toml(path)
+    folder = path.parent
+    portfolio = _Fields(source, _table(source, data, "portfolio"), "portfolio")
+    portfolio_path = folder / portfolio.text("path", "portfolio.toml")
+    feed_fields = _Fields(source, _table(source, data, "feed"), "feed")
+    replay = feed_fields.text("replay")
+    feed = FeedConfig(
+        kind=feed_fields.text("kind", "replay", choices=FEED_KINDS),
+        exchange=feed_fields.text("exchange", "binance"),
+        symbols=feed_fields.strings("symbols"),
+        refresh_s=feed_fields.number("refresh_s", 5.0, positive=True),
+        replay=(folder / replay) if replay else None,
+        stale_after_s=feed_fields.number("stale_after_s", 120.0, positive=True),
+    )
+    betas_table = _table(source, data, "betas")
+    betas_fields = _Fields(source, betas_table, "betas")
+    betas = {asset: betas_fields.number(asset) for asset in betas_table}
+    bands_table = _table(source, data, "bands")
+    bands = dict(Settings().bands)
+    for name, value in bands_table.items():
+        if name not in bands:
+            raise source.error("unknown band (use core, hedge or alpha)", "bands", None, name)
+        ok = (
+            isinstance(value, list)
+            and len(value) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+            and 0 <= value[0] <= value[1]
+        )
+        if not ok:
+            raise source.error(
+                f"must be [low, high] percent with 0 <= low <= high (got {value!r})",
+                "bands",
+                None,
+                name,
+            )
+        bands[name] = (float(value[0]), float(value[1]))
+    alerts = _Fields(source, _table(source, data, "alerts"), "alerts")
+    warn = alerts.number("margin_ratio_warn", 0.5, positive=True)
+    danger = alerts.number("margin_ratio_danger", 0.8, positive=True)
+    if not warn < danger:
+        raise alerts.fail("margin_ratio_danger", f"must be above margin_ratio_warn ({warn:g})")
+    margin = _Fields(source, _table(source, data, "margin"), "margin")
+    top = _Fields(source, data, None)
+    ui = _Fields(source, _table(source, data, "ui"), "ui")
+    settings = Settings(
+        betas=frozen_map(betas),
+        bands=frozen_map(bands),
+        margin_ratio_warn=warn,
+        margin_ratio_danger=danger,
+        stablecoins=top.strings("stablecoins", ui.strings("stablecoins", Settings().stablecoins)),
+        default_mmr=margin.number("default_mmr", 0.005, positive=True),
+    )
+    return AppConfig(
+        path=path,
+        portfolio_path=portfolio_path,
+        feed=feed,
+        settings=settings,
+        theme=ui.text("theme", "symbiosis-dark"),
+    )

@@ -1,0 +1,1 @@
+"""Market data: ccxt unified objects -> MarketState, replay files and feeds."""

@@ -1,0 +1,79 @@
+"""Tiered maintenance margin and Binance-style liquidation prices (scalar maths).
+
+The engine vectorises the same formulas; these scalar versions are the
+reference the tests check against worked numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from core.model import Tier
+
+
+def with_maintenance_amounts(tiers: Sequence[Tier]) -> tuple[Tier, ...]:
+    """Tiers sorted by floor with Binance's maintenance amount filled in.
+
+    cum_1 = 0; cum_n = cum_{n-1} + min_notional_n * (mmr_n - mmr_{n-1}).
+    """
+    ordered = sorted(tiers, key=lambda t: t.min_notional)
+    result: list[Tier] = []
+    cum = 0.0
+    previous_mmr = None
+    for tier in ordered:
+        if previous_mmr is not None:
+            cum += tier.min_notional * (tier.mmr - previous_mmr)
+        previous_mmr = tier.mmr
+        result.append(Tier(tier.min_notional, tier.max_notional, tier.mmr, tier.max_leverage, cum))
+    return tuple(result)
+
+
+def tier_for(tiers: Sequence[Tier], notional: float) -> Tier:
+    """The tier whose [min, max) notional range holds `notional` (last tier above)."""
+    chosen = tiers[0]
+    for tier in tiers:
+        if notional >= tier.min_notional:
+            chosen = tier
+        else:
+            break
+    return chosen
+
+
+def maintenance_margin(notional: float, tier: Tier) -> float:
+    """notional x mmr - maintenance amount of the tier (never below zero)."""
+    return max(notional * tier.mmr - tier.cum, 0.0)
+
+
+def liquidation_price(
+    side_sign: int,
+    size: float,
+    entry_price: float,
+    wallet_balance: float,
+    tier: Tier,
+    other_maintenance: float = 0.0,
+    other_upnl: float = 0.0,
+) -> float | None:
+    """Binance one-way linear liquidation price.
+
+    Isolated: wallet_balance is the position's margin, others are zero.
+    Cross: wallet_balance is the cross wallet; other_* are the maintenance
+    margin and uPnL of the other cross positions. None when no price in
+    (0, inf) liquidates the position.
+    """
+    denominator = size * tier.mmr - side_sign * size
+    if size <= 0 or denominator == 0:
+        return None
+    numerator = (
+        wallet_balance - other_maintenance + other_upnl + tier.cum - side_sign * size * entry_price
+    )
+    price = numerator / denominator
+    if price <= 0:
+        return None
+    return price
+
+
+def distance_to_liquidation(mark: float, liquidation: float | None) -> float | None:
+    """|mark - LP| / mark, as a fraction; None without a liquidation price."""
+    if liquidation is None or mark <= 0:
+        return None
+    return abs(mark - liquidation) / mark

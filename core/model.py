@@ -1,0 +1,180 @@
+"""Immutable domain model: the portfolio, the market state and engine settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Literal
+
+Side = Literal["long", "short"]
+MarginMode = Literal["isolated", "cross"]
+Book = Literal["hedge", "alpha"]
+PositionKind = Literal["future", "basis"]
+FeedStatus = Literal["live", "stale", "offline", "replay"]
+
+BOOKS: tuple[Book, ...] = ("hedge", "alpha")
+SIDES: tuple[Side, ...] = ("long", "short")
+MARGIN_MODES: tuple[MarginMode, ...] = ("isolated", "cross")
+
+_EMPTY: Mapping = MappingProxyType({})
+
+
+def frozen_map(items: Mapping | None = None) -> Mapping:
+    """A read-only view of a copy of `items`."""
+    return MappingProxyType(dict(items or {}))
+
+
+@dataclass(frozen=True)
+class Holding:
+    """A spot asset (or stablecoin cash) in the core book."""
+
+    asset: str
+    qty: float
+    cost_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class Position:
+    """A futures position in the hedge or alpha book; kind 'basis' adds a spot leg."""
+
+    id: str
+    book: Book
+    symbol: str
+    side: Side
+    size: float
+    entry_price: float
+    leverage: float
+    margin_mode: MarginMode = "isolated"
+    margin_usd: float | None = None
+    kind: PositionKind = "future"
+    spot_qty: float = 0.0
+
+    @property
+    def sign(self) -> int:
+        return 1 if self.side == "long" else -1
+
+    @property
+    def base(self) -> str:
+        return base_asset(self.symbol)
+
+    def isolated_margin(self) -> float:
+        """Isolated wallet balance: given, or entry notional / leverage."""
+        if self.margin_usd is not None:
+            return self.margin_usd
+        return self.size * self.entry_price / self.leverage
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """The whole book: cross-margin collateral, spot holdings, futures positions."""
+
+    collateral_usd: float = 0.0
+    holdings: tuple[Holding, ...] = ()
+    positions: tuple[Position, ...] = ()
+
+    def book(self, name: Book) -> tuple[Position, ...]:
+        return tuple(p for p in self.positions if p.book == name)
+
+    def position(self, position_id: str) -> Position:
+        for p in self.positions:
+            if p.id == position_id:
+                return p
+        raise KeyError(position_id)
+
+    def replace_position(self, position_id: str, new: Position) -> Portfolio:
+        return replace(
+            self,
+            positions=tuple(new if p.id == position_id else p for p in self.positions),
+        )
+
+
+def base_asset(symbol: str) -> str:
+    """Base asset of a ccxt unified symbol: 'BTC/USDT:USDT-251226' -> 'BTC'."""
+    return symbol.split("/", 1)[0]
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One leverage / maintenance-margin bracket of a contract (USD notional)."""
+
+    min_notional: float
+    max_notional: float
+    mmr: float
+    max_leverage: float | None = None
+    cum: float = 0.0
+
+
+@dataclass(frozen=True)
+class SpotQuote:
+    """Latest spot price of an asset (the `last` of its spot ticker)."""
+
+    asset: str
+    symbol: str
+    price: float | None
+    change_24h_pct: float | None = None
+    ts_ms: int = 0
+
+
+@dataclass(frozen=True)
+class ContractQuote:
+    """A perpetual or dated future: its market facts and latest prices."""
+
+    symbol: str
+    base: str
+    kind: Literal["swap", "future"]
+    linear: bool = True
+    contract_size: float = 1.0
+    expiry_ms: int | None = None
+    mark: float | None = None
+    index: float | None = None
+    last: float | None = None
+    funding_rate: float | None = None
+    funding_interval_h: float | None = None
+    next_funding_ms: int | None = None
+    ts_ms: int = 0
+
+
+@dataclass(frozen=True)
+class MarketState:
+    """Everything known about the market at `clock_ms` (immutable)."""
+
+    clock_ms: int = 0
+    exchange: str = ""
+    spot: Mapping[str, SpotQuote] = field(default_factory=lambda: _EMPTY)
+    contracts: Mapping[str, ContractQuote] = field(default_factory=lambda: _EMPTY)
+    tiers: Mapping[str, tuple[Tier, ...]] = field(default_factory=lambda: _EMPTY)
+    status: FeedStatus = "replay"
+    stale_after_ms: int = 120_000
+    note: str = ""
+
+    def spot_price(self, asset: str) -> float | None:
+        quote = self.spot.get(asset)
+        return quote.price if quote else None
+
+    def mark(self, symbol: str) -> float | None:
+        quote = self.contracts.get(symbol)
+        return quote.mark if quote else None
+
+    def is_stale(self, ts_ms: int) -> bool:
+        """A quote is stale when the feed is not fresh or the quote is too old."""
+        if self.status in ("stale", "offline"):
+            return True
+        return ts_ms <= 0 or self.clock_ms - ts_ms > self.stale_after_ms
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Engine settings from config.toml."""
+
+    betas: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
+    bands: Mapping[str, tuple[float, float]] = field(
+        default_factory=lambda: frozen_map(
+            {"core": (40.0, 70.0), "hedge": (0.0, 30.0), "alpha": (10.0, 30.0)}
+        )
+    )
+    margin_ratio_warn: float = 0.5
+    margin_ratio_danger: float = 0.8
+    stablecoins: tuple[str, ...] = ("USDT", "USDC", "DAI", "FDUSD", "USD")
+    default_mmr: float = 0.005
+    funding_interval_h: float = 8.0

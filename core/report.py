@@ -1,0 +1,187 @@
+"""The Report: every figure the app shows, as immutable rows (no maths here)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from functools import cached_property
+from typing import Any
+
+Health = str  # "ok" | "warn" | "danger"
+
+
+@dataclass(frozen=True)
+class Totals:
+    equity: float
+    net_exposure_usd: float
+    net_exposure_pct: float | None
+    beta_weighted_exposure_usd: float
+    gross_exposure_usd: float
+    margin_ratio: float | None
+    health: Health
+    spot_value_usd: float
+    collateral_usd: float
+    isolated_margin_usd: float
+    unrealized_pnl_usd: float
+    initial_margin_usd: float
+    maintenance_margin_usd: float
+    funding_usd_per_period: float
+
+
+@dataclass(frozen=True)
+class HoldingRow:
+    asset: str
+    qty: float
+    price: float | None
+    value_usd: float
+    weight_pct: float | None
+    beta: float
+    beta_assumed: bool
+    change_24h_pct: float | None
+    stable: bool
+    stale: bool
+    cost_usd: float | None
+    pnl_usd: float | None
+
+
+@dataclass(frozen=True)
+class AssetRow:
+    asset: str
+    spot_usd: float
+    futures_usd: float
+    net_usd: float
+    beta: float
+    beta_assumed: bool
+    beta_weighted_usd: float
+    hedge_ratio: float | None
+
+
+@dataclass(frozen=True)
+class PositionRow:
+    id: str
+    book: str
+    kind: str
+    symbol: str
+    asset: str
+    side: str
+    size: float
+    entry_price: float
+    mark_price: float
+    notional_usd: float
+    leverage: float
+    margin_mode: str
+    margin_usd: float
+    initial_margin_usd: float
+    maintenance_margin_usd: float
+    maintenance_margin_rate: float
+    unrealized_pnl_usd: float
+    liquidation_price: float | None
+    distance_to_liquidation_pct: float | None
+    hedge_ratio: float | None
+    funding_rate: float | None
+    funding_usd_per_period: float | None
+    carry_apr_pct: float | None
+    spot_qty: float
+    spot_leg_usd: float
+    stale: bool
+    tier_source: str
+
+
+@dataclass(frozen=True)
+class BasisRow:
+    symbol: str
+    asset: str
+    kind: str
+    spot: float | None
+    futures: float | None
+    basis: float | None
+    basis_pct: float | None
+    annualized_pct: float | None
+    days_to_expiry: float | None
+    funding_rate: float | None
+    funding_apr_pct: float | None
+    next_funding_ms: int | None
+    stale: bool
+
+
+@dataclass(frozen=True)
+class Allocation:
+    pct: float | None
+    band: tuple[float, float]
+    in_band: bool
+
+
+@dataclass(frozen=True)
+class Scenario:
+    shock_pct: float
+    pnl_usd: float
+    equity: float
+    margin_ratio: float | None
+    health: Health
+    liquidated: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """Figures of one compute(); position rows come from a columnar frame on demand."""
+
+    totals: Totals
+    holdings: tuple[HoldingRow, ...]
+    assets: tuple[AssetRow, ...]
+    basis: tuple[BasisRow, ...]
+    allocation: Mapping[str, Allocation]
+    scenario: Scenario
+    warnings: tuple[str, ...]
+    clock_ms: int
+    feed_status: str
+    note: str
+    position_frame: Any  # polars DataFrame whose columns are PositionRow's fields
+    liquidated_in_scenario: frozenset[str] = frozenset()
+
+    @cached_property
+    def positions(self) -> tuple[PositionRow, ...]:
+        names = [f.name for f in fields(PositionRow)]
+        return tuple(PositionRow(*row) for row in self.position_frame.select(names).iter_rows())
+
+    def position(self, position_id: str) -> PositionRow:
+        for row in self.positions:
+            if row.id == position_id:
+                return row
+        raise KeyError(position_id)
+
+    def asset(self, asset: str) -> AssetRow:
+        for row in self.assets:
+            if row.asset == asset:
+                return row
+        raise KeyError(asset)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON document of `symbiosis report --json` (design's keys)."""
+        doc = {
+            "totals": asdict(self.totals),
+            "holdings": [asdict(r) for r in self.holdings],
+            "assets": [asdict(r) for r in self.assets],
+            "positions": [asdict(r) for r in self.positions],
+            "basis": [asdict(r) for r in self.basis],
+            "allocation": {
+                name: {"pct": a.pct, "band": list(a.band), "in_band": a.in_band}
+                for name, a in self.allocation.items()
+            },
+            "scenario": {**asdict(self.scenario), "liquidated": list(self.scenario.liquidated)},
+            "warnings": list(self.warnings),
+            "clock_ms": self.clock_ms,
+            "feed_status": self.feed_status,
+            "note": self.note,
+        }
+        return _finite_or_null(doc)
+
+
+def _finite_or_null(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_null(v) for v in value]
+    return value

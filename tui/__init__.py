@@ -1,0 +1,1 @@
+"""Symbiosis terminal app (Textual) and command line."""

@@ -1,0 +1,297 @@
+"""Command line: `symbiosis`, `symbiosis report`, `symbiosis record`.
+
+Textual is imported only when the TUI starts, so `report` stays light.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.config import AppConfig, ConfigError, LoadedPortfolio, load_config, load_portfolio
+from core.engine import UnsupportedContractError, compute
+from core.feeds.replay_file import ReplayError, load_replay_end
+from core.model import MarketState
+from core.report import Report
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config.toml"
+DEMO_REPLAY = PROJECT_ROOT / "data" / "demo.jsonl"
+
+
+class UsageError(Exception):
+    """A user-facing problem: printed as one line, exit code 2."""
+
+
+@dataclass(frozen=True)
+class Session:
+    """What a command works on: config, portfolio and the replay to fall back to."""
+
+    config: AppConfig
+    loaded: LoadedPortfolio
+    replay: Path | None
+
+
+def resolve_config_path(path: str | None) -> Path:
+    if path:
+        return Path(path)
+    local = Path("config.toml")
+    return local if local.exists() else DEFAULT_CONFIG
+
+
+def open_session(config: str | None, portfolio: str | None, replay: str | None) -> Session:
+    """Load config and portfolio; raise UsageError with a clear message."""
+    try:
+        app_config = load_config(resolve_config_path(config))
+        loaded = load_portfolio(Path(portfolio) if portfolio else app_config.portfolio_path)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    replay_path = Path(replay) if replay else app_config.feed.replay
+    if replay_path is None or (not replay and not replay_path.exists()):
+        replay_path = DEMO_REPLAY
+    return Session(app_config, loaded, replay_path)
+
+
+def market_for_report(session: Session, replay_given: bool) -> tuple[MarketState, str | None]:
+    """The market for a headless report, and a notice for stderr (or None)."""
+    notice = None
+    if session.config.feed.kind == "ccxt" and not replay_given:
+        from core.feeds.snapshot import live_snapshot  # lazy: ccxt is heavy
+
+        try:
+            return live_snapshot(session.config, session.loaded.portfolio), None
+        except Exception as exc:  # noqa: BLE001 - any network fault means offline
+            notice = f"offline: {exc.__class__.__name__}; using replay {session.replay}"
+    try:
+        market = load_replay_end(session.replay)
+    except ReplayError as exc:
+        raise UsageError(str(exc)) from exc
+    return market, notice
+
+
+def _money(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:,.2f}"
+
+
+def _pct(value: float | None, digits: int = 2) -> str:
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:.{digits}f}%"
+
+
+def _ratio_pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.2f}%"
+
+
+def print_report_table(report: Report) -> None:
+    """The report as Rich tables, for people."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    t = report.totals
+    summary = Table(title="Totals", show_header=False)
+    summary.add_column("figure")
+    summary.add_column("value", justify="right")
+    for label, value in (
+        ("equity (USD)", _money(t.equity)),
+        ("net exposure (USD)", _money(t.net_exposure_usd)),
+        ("net exposure (% equity)", _pct(t.net_exposure_pct)),
+        ("beta-weighted exposure (USD)", _money(t.beta_weighted_exposure_usd)),
+        ("gross exposure (USD)", _money(t.gross_exposure_usd)),
+        ("margin ratio", f"{_ratio_pct(t.margin_ratio)} ({t.health})"),
+        ("unrealized PnL (USD)", _money(t.unrealized_pnl_usd)),
+    ):
+        summary.add_row(label, value)
+    console.print(summary)
+
+    assets = Table(title="Exposure by asset (USD)")
+    for name in ("asset", "spot", "futures", "net", "beta", "hedge ratio"):
+        assets.add_column(name, justify="left" if name == "asset" else "right")
+    for a in report.assets:
+        beta = f"{a.beta:.2f}" + (" (assumed)" if a.beta_assumed else "")
+        assets.add_row(
+            a.asset,
+            _money(a.spot_usd),
+            _money(a.futures_usd),
+            _money(a.net_usd),
+            beta,
+            _ratio_pct(a.hedge_ratio),
+        )
+    console.print(assets)
+
+    positions = Table(title="Positions")
+    for name in (
+        "id",
+        "book",
+        "symbol",
+        "side",
+        "size",
+        "entry",
+        "mark",
+        "notional",
+        "lev",
+        "uPnL",
+        "liq. price",
+        "dist.",
+    ):
+        positions.add_column(
+            name, justify="left" if name in ("id", "book", "symbol", "side") else "right"
+        )
+    for p in report.positions:
+        positions.add_row(
+            p.id,
+            p.book,
+            p.symbol,
+            p.side,
+            f"{p.size:g}",
+            _money(p.entry_price),
+            _money(p.mark_price),
+            _money(p.notional_usd),
+            f"{p.leverage:g}x",
+            _money(p.unrealized_pnl_usd),
+            _money(p.liquidation_price),
+            _pct(p.distance_to_liquidation_pct),
+        )
+    console.print(positions)
+
+    basis = Table(title="Basis")
+    for name in (
+        "symbol",
+        "spot",
+        "futures",
+        "basis",
+        "basis %",
+        "annualized",
+        "funding",
+        "funding APR",
+        "stale",
+    ):
+        basis.add_column(name, justify="left" if name == "symbol" else "right")
+    for b in report.basis:
+        basis.add_row(
+            b.symbol,
+            _money(b.spot),
+            _money(b.futures),
+            _money(b.basis),
+            _pct(b.basis_pct, 3),
+            _pct(b.annualized_pct),
+            _pct(None if b.funding_rate is None else b.funding_rate * 100, 4),
+            _pct(b.funding_apr_pct),
+            "stale" if b.stale else "",
+        )
+    console.print(basis)
+
+    alloc = Table(title="Allocation")
+    for name in ("bucket", "pct", "band", "in band"):
+        alloc.add_column(name, justify="left" if name == "bucket" else "right")
+    for name, a in report.allocation.items():
+        alloc.add_row(
+            name, _pct(a.pct, 1), f"{a.band[0]:g}–{a.band[1]:g}%", "yes" if a.in_band else "NO"
+        )
+    console.print(alloc)
+
+    s = report.scenario
+    console.print(
+        f"Scenario {s.shock_pct:+g}%: PnL {_money(s.pnl_usd)} USD, margin ratio "
+        f"{_ratio_pct(s.margin_ratio)} ({s.health}), liquidated: "
+        f"{', '.join(s.liquidated) if s.liquidated else 'none'}"
+    )
+    for warning in report.warnings:
+        console.print(f"[yellow]note:[/] {warning}")
+    if report.note:
+        console.print(f"[yellow]data:[/] {report.note}")
+
+
+def run_report(args: argparse.Namespace) -> int:
+    session = open_session(args.config, args.portfolio, args.replay)
+    market, notice = market_for_report(session, replay_given=bool(args.replay))
+    if notice:
+        print(notice, file=sys.stderr)
+    try:
+        report = compute(session.loaded.portfolio, market, args.shock, session.config.settings)
+    except UnsupportedContractError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.json:
+        json.dump(report.to_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_report_table(report)
+    return 0
+
+
+def run_record(args: argparse.Namespace) -> int:
+    from core.feeds.recorder import record  # lazy: ccxt is heavy
+
+    session = open_session(args.config, None, None)
+    return record(session.config, session.loaded.portfolio, Path(args.out), args.seconds)
+
+
+def run_tui(args: argparse.Namespace) -> int:
+    session = open_session(args.config, args.portfolio, args.replay)
+    from tui.app import run_app  # lazy: Textual only for the TUI
+
+    return run_app(session, replay_given=bool(args.replay))
+
+
+def _shock(text: str) -> float:
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"--shock must be a number of percent, not {text!r}"
+        ) from exc
+    if not math.isfinite(value) or value <= -100:
+        raise argparse.ArgumentTypeError("--shock must be a finite percent above -100")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="symbiosis", description=__doc__)
+    parser.add_argument(
+        "--config", help="config.toml (default: ./config.toml, else the bundled one)"
+    )
+    parser.add_argument("--portfolio", help="portfolio.toml (default: from the config)")
+    parser.add_argument("--replay", metavar="FILE", help="run on a recording instead of live data")
+    sub = parser.add_subparsers(dest="command")
+    report = sub.add_parser("report", help="print the figures headless")
+    report.add_argument("--config", dest="config", default=argparse.SUPPRESS)
+    report.add_argument("--portfolio", dest="portfolio", default=argparse.SUPPRESS)
+    report.add_argument("--replay", metavar="FILE", dest="replay", default=argparse.SUPPRESS)
+    report.add_argument(
+        "--shock",
+        type=_shock,
+        default=0.0,
+        metavar="PCT",
+        help="what-if move of BTC in percent (others by beta)",
+    )
+    report.add_argument("--json", action="store_true", help="JSON for scripts")
+    record = sub.add_parser("record", help="record the live feed to a replay file")
+    record.add_argument("--config", dest="config", default=argparse.SUPPRESS)
+    record.add_argument("--out", required=True, metavar="FILE")
+    record.add_argument("--seconds", type=float, default=None, metavar="N")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handlers = {"report": run_report, "record": run_record, None: run_tui}
+    try:
+        return handlers[args.command](args)
+    except UsageError as exc:
+        print(f"symbiosis: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
