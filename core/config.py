@@ -128,6 +128,12 @@ class _Source:
                 return start + 1
         if key is None:
             return None
+        if table is None:
+            # Top-level keys are only those written before the first [table] header.
+            end = next(
+                (i for i, line in enumerate(self.lines) if line.lstrip().startswith("[")),
+                len(self.lines),
+            )
         pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
         for i in range(start, end):
             if pattern.match(self.lines[i]):
@@ -157,8 +163,27 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], _Source]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+        raise ConfigError(_toml_error_message(path, text, exc)) from exc
     return data, _Source(path, text)
+
+
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column \d+\)$|\s*\(at end of document\)$")
+
+
+def _toml_error_message(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> str:
+    """'file:line: key: invalid TOML (reason)', from tomllib's '(at line N, column M)'."""
+    reason = str(exc)
+    match = _TOML_POSITION.search(reason)
+    line = None
+    if match:
+        reason = reason[: match.start()]
+        line = int(match.group(1)) if match.group(1) else len(text.splitlines()) or 1
+    if line is None:
+        return f"{path}: invalid TOML ({reason})"
+    source_line = text.splitlines()[line - 1] if line <= len(text.splitlines()) else ""
+    key = source_line.split("=", 1)[0].strip() if "=" in source_line else ""
+    where = f"{path}:{line}: {key}: " if key else f"{path}:{line}: "
+    return f"{where}invalid TOML ({reason})"
 
 
 class _Fields:
@@ -180,6 +205,8 @@ class _Fields:
         required: bool = False,
         minimum: float | None = None,
         positive: bool = False,
+        maximum: float | None = None,
+        below: float | None = None,
     ) -> float | None:
         if key not in self.data:
             if required:
@@ -195,6 +222,10 @@ class _Fields:
             raise self.fail(key, f"must be > 0 (got {value:g})")
         if minimum is not None and value < minimum:
             raise self.fail(key, f"must be >= {minimum:g} (got {value:g})")
+        if maximum is not None and value > maximum:
+            raise self.fail(key, f"must be <= {maximum:g}, a fraction (got {value:g})")
+        if below is not None and value >= below:
+            raise self.fail(key, f"must be < {below:g}, a fraction (got {value:g})")
         return value
 
     def text(
@@ -442,7 +473,10 @@ def load_config(path: str | Path) -> AppConfig:
         ok = (
             isinstance(value, list)
             and len(value) == 2
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+            and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                for v in value
+            )
             and 0 <= value[0] <= value[1]
         )
         if not ok:
@@ -454,8 +488,8 @@ def load_config(path: str | Path) -> AppConfig:
             )
         bands[name] = (float(value[0]), float(value[1]))
     alerts = _Fields(source, _table(source, data, "alerts"), "alerts")
-    warn = alerts.number("margin_ratio_warn", 0.5, positive=True)
-    danger = alerts.number("margin_ratio_danger", 0.8, positive=True)
+    warn = alerts.number("margin_ratio_warn", 0.5, positive=True, maximum=1.0)
+    danger = alerts.number("margin_ratio_danger", 0.8, positive=True, maximum=1.0)
     if not warn < danger:
         raise alerts.fail("margin_ratio_danger", f"must be above margin_ratio_warn ({warn:g})")
     margin = _Fields(source, _table(source, data, "margin"), "margin")
@@ -467,7 +501,7 @@ def load_config(path: str | Path) -> AppConfig:
         margin_ratio_warn=warn,
         margin_ratio_danger=danger,
         stablecoins=top.strings("stablecoins", ui.strings("stablecoins", Settings().stablecoins)),
-        default_mmr=margin.number("default_mmr", 0.005, positive=True),
+        default_mmr=margin.number("default_mmr", 0.005, positive=True, below=1.0),
     )
     return AppConfig(
         path=path,

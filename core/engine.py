@@ -85,6 +85,12 @@ def _liquidation_expr(wallet: pl.Expr) -> pl.Expr:
     return pl.when((denominator != 0) & (price > 0)).then(price).otherwise(None)
 
 
+def _is_inverse(symbol: str) -> bool:
+    """'BTC/USD:BTC' settles in its base asset: a coin-settled (inverse) contract."""
+    base, _, rest = symbol.partition("/")
+    return rest.partition(":")[2].split("-", 1)[0] == base
+
+
 def _position_frame(
     portfolio: Portfolio, market: MarketState, settings: Settings, warnings: list[str]
 ) -> tuple[pl.DataFrame, int]:
@@ -102,13 +108,17 @@ def _position_frame(
     defaulted: set[str] = set()
     for p in portfolio.positions:
         quote = market.contracts.get(p.symbol)
-        if quote is not None and not quote.linear:
+        # Without a quote the symbol is the only clue; an inverse contract priced as
+        # linear would be silently wrong, so both paths refuse it.
+        if (quote is not None and not quote.linear) or (quote is None and _is_inverse(p.symbol)):
             raise UnsupportedContractError(
                 f"position {p.id}: {p.symbol} is an inverse (coin-settled) contract; "
                 "only linear USDT/USDC-settled contracts are supported"
             )
         asset = p.base
         spot_price = market.spot_price(asset)
+        if p.kind == "basis" and spot_price is None:
+            warnings.append(f"no spot price for {asset}: the spot leg of {p.id} is valued at 0")
         mark = quote.mark if quote else None
         stale = quote is None or market.is_stale(quote.ts_ms)
         if mark is None:
@@ -193,7 +203,8 @@ def _evaluate_positions(
 ) -> pl.DataFrame:
     """Per-position figures now and under the shock (move = shock x beta)."""
     notional = pl.col("size") * pl.col("mark_price")
-    shocked_mark = (pl.col("mark_price") * (1 + shock * pl.col("beta"))).clip(lower_bound=0.0)
+    # A price cannot fall below zero: a move of beta x shock is capped at -100 %.
+    shocked_mark = pl.col("mark_price") * (1 + (shock * pl.col("beta")).clip(lower_bound=-1.0))
     frame = frame.with_columns(
         notional.alias("notional_usd"),
         (pl.col("sign") * notional).alias("delta_usd"),
@@ -240,7 +251,9 @@ def _evaluate_positions(
     period_factor = 24.0 / pl.col("funding_interval_h") * 365.0
     funding_apr = pl.col("funding_rate") * period_factor * 100.0
     annualized_basis = (
-        (pl.col("mark_price") / pl.col("spot_price") - 1.0)
+        pl.when(pl.col("spot_price") > 0)
+        .then(pl.col("mark_price") / pl.col("spot_price") - 1.0)
+        .otherwise(None)
         * 100.0
         * 365.0
         / pl.col("days_to_expiry")
@@ -269,11 +282,11 @@ def _evaluate_positions(
         pl.col("mmr").alias("maintenance_margin_rate"),
     )
     return frame.with_columns(
-        (
-            (pl.col("mark_price") - pl.col("liquidation_price")).abs()
-            / pl.col("mark_price")
-            * 100.0
-        ).alias("distance_to_liquidation_pct"),
+        pl.when(pl.col("mark_price") > 0)
+        .then((pl.col("mark_price") - pl.col("liquidation_price")).abs() / pl.col("mark_price"))
+        .otherwise(None)
+        .mul(100.0)
+        .alias("distance_to_liquidation_pct"),
     )
 
 
@@ -474,13 +487,17 @@ def compute(
         "alpha": _allocation(alpha_margin / equity * 100.0 if equity > 0 else None, bands["alpha"]),
     }
 
-    # Scenario: BTC moves by s, every other asset by beta x s (stablecoins: 0).
+    # Scenario: BTC moves by s, every other asset by beta x s (stablecoins: 0); like the
+    # futures marks, no price falls below zero, so a move is capped at -100 %.
     spot_pnl = sum(
-        h.qty * (price or 0.0) * shock * _beta(h.asset, settings).value
+        h.qty * (price or 0.0) * max(shock * _beta(h.asset, settings).value, -1.0)
         for h, price, _, _ in holding_values
     )
     spot_pnl += _sum(
-        frame.with_columns(pl.col("spot_leg_usd") * pl.col("beta") * shock), "spot_leg_usd"
+        frame.with_columns(
+            pl.col("spot_leg_usd") * (pl.col("beta") * shock).clip(lower_bound=-1.0)
+        ),
+        "spot_leg_usd",
     )
     shocked_upnl = _sum(frame, "shocked_upnl")
     futures_pnl = shocked_upnl - upnl

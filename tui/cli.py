@@ -8,10 +8,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from core.config import AppConfig, ConfigError, LoadedPortfolio, load_config, load_portfolio
 from core.engine import UnsupportedContractError, compute
@@ -71,6 +73,9 @@ def market_for_report(session: Session, replay_given: bool) -> tuple[MarketState
         market = load_replay_end(session.replay)
     except ReplayError as exc:
         raise UsageError(str(exc)) from exc
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        # An event whose data has the wrong shape deep inside: still the file's fault.
+        raise UsageError(f"{session.replay}: malformed replay event ({exc})") from exc
     return market, notice
 
 
@@ -90,91 +95,90 @@ def _ratio_pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.2f}%"
 
 
-def print_report_table(report: Report) -> None:
-    """The report as Rich tables, for people."""
-    from rich.console import Console
+def _table(title: str, columns: Sequence[str], left: int = 1) -> Any:
+    """A compact Rich table (no vertical rules) so the report fits 80 columns."""
+    from rich import box
     from rich.table import Table
 
-    console = Console()
+    table = Table(
+        title=title,
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+        title_justify="left",
+    )
+    for i, name in enumerate(columns):
+        table.add_column(name, justify="left" if i < left else "right", no_wrap=True)
+    return table
+
+
+def _countdown(target_ms: int | None, clock_ms: int) -> str:
+    if target_ms is None:
+        return "—"
+    minutes = max(target_ms - clock_ms, 0) // 60_000
+    return f"{minutes // 60}h{minutes % 60:02d}"
+
+
+def print_report_table(report: Report, console: Any = None) -> None:
+    """The report as compact Rich tables, for people (readable at 80 columns)."""
+    from rich.console import Console
+
+    console = console or Console()
     t = report.totals
-    summary = Table(title="Totals", show_header=False)
-    summary.add_column("figure")
-    summary.add_column("value", justify="right")
+    summary = _table("Totals", ("figure", "value"))
     for label, value in (
         ("equity (USD)", _money(t.equity)),
-        ("net exposure (USD)", _money(t.net_exposure_usd)),
-        ("net exposure (% equity)", _pct(t.net_exposure_pct)),
+        ("net exposure (USD)", f"{_money(t.net_exposure_usd)} ({_pct(t.net_exposure_pct)})"),
         ("beta-weighted exposure (USD)", _money(t.beta_weighted_exposure_usd)),
         ("gross exposure (USD)", _money(t.gross_exposure_usd)),
         ("margin ratio", f"{_ratio_pct(t.margin_ratio)} ({t.health})"),
         ("unrealized PnL (USD)", _money(t.unrealized_pnl_usd)),
+        ("funding per period (USD, + = received)", _money(t.funding_usd_per_period)),
     ):
         summary.add_row(label, value)
     console.print(summary)
 
-    assets = Table(title="Exposure by asset (USD)")
-    for name in ("asset", "spot", "futures", "net", "beta", "hedge ratio"):
-        assets.add_column(name, justify="left" if name == "asset" else "right")
+    assets = _table("Exposure by asset (USD)", ("asset", "spot", "futures", "net", "beta", "hedge"))
     for a in report.assets:
-        beta = f"{a.beta:.2f}" + (" (assumed)" if a.beta_assumed else "")
         assets.add_row(
             a.asset,
             _money(a.spot_usd),
             _money(a.futures_usd),
             _money(a.net_usd),
-            beta,
+            f"{a.beta:.2f}" + ("*" if a.beta_assumed else ""),
             _ratio_pct(a.hedge_ratio),
         )
     console.print(assets)
 
-    positions = Table(title="Positions")
-    for name in (
-        "id",
-        "book",
-        "symbol",
-        "side",
-        "size",
-        "entry",
-        "mark",
-        "notional",
-        "lev",
-        "uPnL",
-        "liq. price",
-        "dist.",
-    ):
-        positions.add_column(
-            name, justify="left" if name in ("id", "book", "symbol", "side") else "right"
-        )
+    # Two tables, one row per position in each: all twelve columns at once need ~110 columns.
+    positions = _table(
+        "Positions", ("id", "book", "symbol", "side", "lev", "size", "entry", "mark"), left=4
+    )
+    risk = _table("Position risk (USD)", ("id", "notional", "uPnL", "liq. price", "to liq."))
     for p in report.positions:
         positions.add_row(
             p.id,
             p.book,
             p.symbol,
             p.side,
+            f"{p.leverage:g}x",
             f"{p.size:g}",
             _money(p.entry_price),
             _money(p.mark_price),
+        )
+        risk.add_row(
+            p.id,
             _money(p.notional_usd),
-            f"{p.leverage:g}x",
             _money(p.unrealized_pnl_usd),
             _money(p.liquidation_price),
             _pct(p.distance_to_liquidation_pct),
         )
     console.print(positions)
+    console.print(risk)
 
-    basis = Table(title="Basis")
-    for name in (
-        "symbol",
-        "spot",
-        "futures",
-        "basis",
-        "basis %",
-        "annualized",
-        "funding",
-        "funding APR",
-        "stale",
-    ):
-        basis.add_column(name, justify="left" if name == "symbol" else "right")
+    basis = _table("Basis", ("symbol", "spot", "futures", "basis", "basis %", "annual %", "stale"))
+    funding = _table("Funding (perpetuals)", ("symbol", "rate %", "APR %", "next in"))
     for b in report.basis:
         basis.add_row(
             b.symbol,
@@ -183,15 +187,20 @@ def print_report_table(report: Report) -> None:
             _money(b.basis),
             _pct(b.basis_pct, 3),
             _pct(b.annualized_pct),
-            _pct(None if b.funding_rate is None else b.funding_rate * 100, 4),
-            _pct(b.funding_apr_pct),
             "stale" if b.stale else "",
         )
+        if b.kind == "swap":
+            funding.add_row(
+                b.symbol,
+                _pct(None if b.funding_rate is None else b.funding_rate * 100, 4),
+                _pct(b.funding_apr_pct),
+                _countdown(b.next_funding_ms, report.clock_ms),
+            )
     console.print(basis)
+    if funding.row_count:
+        console.print(funding)
 
-    alloc = Table(title="Allocation")
-    for name in ("bucket", "pct", "band", "in band"):
-        alloc.add_column(name, justify="left" if name == "bucket" else "right")
+    alloc = _table("Allocation", ("bucket", "pct", "band", "in band"))
     for name, a in report.allocation.items():
         alloc.add_row(
             name, _pct(a.pct, 1), f"{a.band[0]:g}–{a.band[1]:g}%", "yes" if a.in_band else "NO"
@@ -204,6 +213,8 @@ def print_report_table(report: Report) -> None:
         f"{_ratio_pct(s.margin_ratio)} ({s.health}), liquidated: "
         f"{', '.join(s.liquidated) if s.liquidated else 'none'}"
     )
+    if any(a.beta_assumed for a in report.assets):
+        console.print("* beta assumed (not in config)")
     for warning in report.warnings:
         console.print(f"[yellow]note:[/] {warning}")
     if report.note:
@@ -224,6 +235,8 @@ def run_report(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         print_report_table(report)
+    # Flush here so a closed pipe surfaces inside main's handler, not at exit.
+    sys.stdout.flush()
     return 0
 
 
@@ -291,6 +304,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head -1`) has gone. Point stdout at /dev/null so the
+        # interpreter's final flush is quiet; exit 1 as Python's docs and Rich do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 1
 
 
 if __name__ == "__main__":
