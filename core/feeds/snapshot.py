@@ -2,14 +2,56 @@
 
 from __future__ import annotations
 
-from core.config import AppConfig
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from core.feeds.base import Backoff
 from core.model import MarketState, Portfolio
+
+if TYPE_CHECKING:
+    from core.config import AppConfig
+
+SNAPSHOT_DEADLINE_S = 6.0
+SNAPSHOT_TIMEOUT_MS = 3000
 
 
 class OfflineError(RuntimeError):
     """No live market data could be had."""
 
 
+async def fetch_snapshot(
+    config: AppConfig,
+    portfolio: Portfolio | None,
+    *,
+    exchange: Any = None,
+    deadline_s: float = SNAPSHOT_DEADLINE_S,
+) -> MarketState:
+    """One REST pass (markets, tickers, funding, tiers) within `deadline_s`."""
+    from core.feeds.ccxt_feed import CcxtFeed  # lazy: pulls in ccxt on first use
+
+    feed = CcxtFeed.from_config(
+        config,
+        portfolio,
+        websocket=False,
+        timeout_ms=SNAPSHOT_TIMEOUT_MS,
+        exchange=exchange,
+        backoff=Backoff(0.0, 0.0),
+    )
+    try:
+        state = await asyncio.wait_for(feed.poll_once(), deadline_s)
+    except TimeoutError as exc:
+        raise OfflineError(f"{config.feed.exchange}: no answer within {deadline_s:g} s") from exc
+    finally:
+        await feed.close()
+    if state.status != "live":
+        problem = "; ".join(f"{k}: {v}" for k, v in feed.problems.items()) or "no data"
+        raise OfflineError(f"{config.feed.exchange}: {problem}")
+    return state
+
+
 def live_snapshot(config: AppConfig, portfolio: Portfolio) -> MarketState:
-    """The live market for the symbols of config and portfolio."""
-    raise OfflineError("live ccxt feed unavailable")
+    """The live market for the symbols of config and portfolio (status "live").
+
+    Raises OfflineError within a few seconds when the exchange cannot be reached.
+    """
+    return asyncio.run(fetch_snapshot(config, portfolio))

@@ -1,0 +1,103 @@
+"""A Feed over a replay file: at recorded speed, at a speed factor, or straight to the end."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from core.feeds.base import FeedBase
+from core.feeds.replay_file import ReplayError, read_events
+from core.feeds.state import MarketStateBuilder
+from core.model import MarketState
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class ReplayFeed(FeedBase):
+    """Plays a recording; its clock is the `ts` of the latest event played.
+
+    `speed` 1.0 plays in real time, 10.0 ten times faster, None jumps to the end.
+    Events sharing one `ts` are published as one state.
+    """
+
+    def __init__(
+        self, path: str | Path, *, speed: float | None = 1.0, sleep: Sleep = asyncio.sleep
+    ) -> None:
+        super().__init__("replay")
+        if speed is not None and speed <= 0:
+            raise ValueError("replay speed must be > 0")
+        self.path = Path(path)
+        self.speed = speed
+        self._sleep = sleep
+        self._builder = MarketStateBuilder()
+        self._note = ""
+        self._task: asyncio.Task[None] | None = None
+        self._to_end = asyncio.Event()
+        self.finished = False
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"replay-{self.path.name}")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        self._close()
+
+    def jump_to_end(self) -> None:
+        """Play the remaining events without waiting."""
+        self._to_end.set()
+
+    async def wait_finished(self) -> MarketState | None:
+        """Wait until the last event has been played; the final state."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
+        return self.latest
+
+    async def _run(self) -> None:
+        try:
+            await self._play()
+        finally:
+            self.finished = True
+            self._close()
+
+    async def _play(self) -> None:
+        previous_ts: int | None = None
+        pending = False
+        for event in read_events(self.path):
+            ts = event["ts"]
+            if previous_ts is not None and ts != previous_ts and pending:
+                self._publish(self._state())
+                pending = False
+                await self._wait(ts - previous_ts)
+            try:
+                self._builder.apply(event)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ReplayError(f"{self.path}: event at ts={ts} is malformed ({exc})") from exc
+            if isinstance(event.get("note"), str):
+                self._note = event["note"]
+            previous_ts = ts
+            pending = True
+        if pending:
+            self._publish(self._state())
+
+    async def _wait(self, gap_ms: int) -> None:
+        if self.speed is None or self._to_end.is_set() or gap_ms <= 0:
+            return
+        waiter = asyncio.ensure_future(self._to_end.wait())
+        try:
+            await asyncio.wait(
+                {waiter, asyncio.ensure_future(self._sleep(gap_ms / 1000 / self.speed))},
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            waiter.cancel()
+
+    def _state(self) -> MarketState:
+        return self._builder.state(status="replay", note=self._note)
