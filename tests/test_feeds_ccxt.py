@@ -420,3 +420,28 @@ def test_followed_symbols_cover_config_positions_holdings_and_basis_spot():
         "AVAX/USDT",
         "ETH/USDT",
     )
+
+
+async def test_websocket_failure_falls_back_to_rest_polling_and_stays_live():
+    import socket
+
+    with socket.socket() as probe:  # a local port with nothing listening: refused at once
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    exchange = create_exchange("binance", websocket=True)
+    exchange.enableRateLimit = False
+    exchange.set_markets(recorded_markets("binance"))
+    exchange.fetch = RecordedHttp(binance_routes())
+    for key, url in exchange.urls["api"]["ws"].items():
+        if isinstance(url, str):
+            exchange.urls["api"]["ws"][key] = f"ws://127.0.0.1:{port}/ws"
+    feed = CcxtFeed("binance", BINANCE_SYMBOLS, exchange=exchange, clock_ms=FakeClock())
+    try:
+        assert exchange.has["watchTickers"] and feed._using_websocket()
+        state = await feed.poll_once()
+    finally:
+        await exchange.close()
+    assert "websocket" in feed.problems
+    assert state.status == "live"
+    assert state.spot_price("BTC") == BTC_SPOT
+    assert not feed._using_websocket()  # REST until the retry window passes

@@ -91,13 +91,12 @@ class ReplayFeed(FeedBase):
         if self.speed is None or self._to_end.is_set() or gap_ms <= 0:
             return
         waiter = asyncio.ensure_future(self._to_end.wait())
+        sleeper = asyncio.ensure_future(self._sleep(gap_ms / 1000 / self.speed))
         try:
-            await asyncio.wait(
-                {waiter, asyncio.ensure_future(self._sleep(gap_ms / 1000 / self.speed))},
-                return_when=asyncio.FIRST_COMPLETED,
-            )
+            await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             waiter.cancel()
+            sleeper.cancel()
 
     def _state(self) -> MarketState:
         return self._builder.state(status="replay", note=self._note)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import TYPE_CHECKING, Any
 
 from core.feeds.base import Backoff
@@ -52,6 +53,9 @@ async def fetch_snapshot(
 def live_snapshot(config: AppConfig, portfolio: Portfolio) -> MarketState:
     """The live market for the symbols of config and portfolio (status "live").
 
-    Raises OfflineError within a few seconds when the exchange cannot be reached.
+    Raises OfflineError within a few seconds when the exchange cannot be reached,
+    and at once when SYMBIOSIS_OFFLINE=1 asks for no network at all.
     """
+    if os.environ.get("SYMBIOSIS_OFFLINE") == "1":
+        raise OfflineError("SYMBIOSIS_OFFLINE=1")
     return asyncio.run(fetch_snapshot(config, portfolio))
