@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from core.margin import with_maintenance_amounts
-from core.model import ContractQuote, MarketState, SpotQuote, Tier, frozen_map
+from core.margin import (
+    distance_to_liquidation,
+    liquidation_price,
+    maintenance_margin,
+    tier_for,
+    with_maintenance_amounts,
+)
+from core.model import (
+    ContractQuote,
+    MarketState,
+    Portfolio,
+    Settings,
+    SpotQuote,
+    Tier,
+    frozen_map,
+)
 
 CLOCK_MS = 1_800_000_000_000
 
@@ -56,3 +72,50 @@ def make_market(
 @pytest.fixture
 def btc_tiers() -> tuple[Tier, ...]:
     return BTC_TIERS
+
+
+def reference_figures(
+    portfolio: Portfolio, market: MarketState, settings: Settings | None = None
+) -> dict[str, dict[str, float | None]]:
+    """Per-position figures from the scalar formulas of core.margin (the engine's reference).
+
+    Marks come from the market (every position must have one); the tier is the one the
+    notional at mark falls in; cross positions share the wallet with the others' maintenance
+    margin and uPnL, per Binance's one-way formula.
+    """
+    settings = settings or Settings()
+    default = (Tier(0.0, math.inf, settings.default_mmr),)
+    rows: dict[str, dict[str, float | None]] = {}
+    for p in portfolio.positions:
+        mark = market.mark(p.symbol)
+        assert mark is not None, f"reference needs a mark for {p.symbol}"
+        notional = p.size * mark
+        tier = tier_for(market.tiers.get(p.symbol) or default, notional)
+        rows[p.id] = {
+            "mark": mark,
+            "notional": notional,
+            "upnl": (mark - p.entry_price) * p.size * p.sign,
+            "mm": maintenance_margin(notional, tier),
+            "mmr": tier.mmr,
+            "cum": tier.cum,
+        }
+    for p in portfolio.positions:
+        row = rows[p.id]
+        tier = Tier(0.0, math.inf, row["mmr"], None, row["cum"])
+        if p.margin_mode == "cross":
+            others = [q for q in portfolio.positions if q.margin_mode == "cross" and q.id != p.id]
+            lp = liquidation_price(
+                p.sign,
+                p.size,
+                p.entry_price,
+                portfolio.collateral_usd,
+                tier,
+                sum(rows[q.id]["mm"] for q in others),
+                sum(rows[q.id]["upnl"] for q in others),
+            )
+        else:
+            lp = liquidation_price(p.sign, p.size, p.entry_price, p.isolated_margin(), tier)
+        row["liquidation_price"] = lp
+        distance = distance_to_liquidation(row["mark"], lp)
+        row["distance_pct"] = None if distance is None else distance * 100.0
+    return rows
