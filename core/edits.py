@@ -1,0 +1,228 @@
+"""What-if edits of a draft Portfolio: each returns a new value or raises EditError.
+
+Numbers accept '1,250.5', '+20%' / '-10%' (relative to the old value) and
+'x1.2' / '*1.2' (a multiple of it), so "hedge 20 % more" is one edit.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+
+from core.config import check_futures_symbol
+from core.model import BOOKS, Book, Holding, Portfolio, Position
+
+
+class EditError(ValueError):
+    """An edit that was not applied; the message says why."""
+
+
+@dataclass(frozen=True)
+class NumberRule:
+    positive: bool = False  # > 0, else >= 0
+    optional: bool = False  # empty text clears it
+
+
+POSITION_NUMBERS = {
+    "size": NumberRule(positive=True),
+    "entry_price": NumberRule(positive=True),
+    "leverage": NumberRule(positive=True),
+    "margin_usd": NumberRule(positive=True, optional=True),
+    "spot_qty": NumberRule(),
+}
+HOLDING_NUMBERS = {"qty": NumberRule(), "cost_usd": NumberRule(optional=True)}
+_RELATIVE = re.compile(r"^([+-])\s*(\d+(?:\.\d*)?|\.\d+)\s*%$")
+_MULTIPLE = re.compile(r"^[x*×]\s*(\d+(?:\.\d*)?|\.\d+)$")
+
+
+def parse_number(text: str, name: str, old: float | None, rule: NumberRule) -> float | None:
+    """The new value of a numeric field typed as `text`."""
+    cleaned = text.strip().replace(",", "").replace("_", "")
+    if not cleaned:
+        if rule.optional:
+            return None
+        raise EditError(f"{name}: a value is required")
+    relative = _RELATIVE.match(cleaned)
+    multiple = _MULTIPLE.match(cleaned.lower())
+    if (relative or multiple) and old is None:
+        raise EditError(f"{name}: no current value to change relatively")
+    try:
+        if relative:
+            change = float(relative.group(2)) / 100.0
+            value = old * (1 + change if relative.group(1) == "+" else 1 - change)
+        elif multiple:
+            value = old * float(multiple.group(1))
+        else:
+            value = float(cleaned)
+    except ValueError:
+        raise EditError(f"{name}: {text.strip()!r} is not a number") from None
+    if not math.isfinite(value):
+        raise EditError(f"{name}: must be a finite number")
+    if rule.positive and value <= 0:
+        raise EditError(f"{name}: must be > 0 (got {value:g})")
+    if value < 0:
+        raise EditError(f"{name}: must be >= 0 (got {value:g})")
+    return value
+
+
+def edit_position(portfolio: Portfolio, position_id: str, field: str, text: str) -> Portfolio:
+    """Set one field of a position from typed text."""
+    position = portfolio.position(position_id)
+    if field in POSITION_NUMBERS:
+        if field == "spot_qty" and position.kind != "basis":
+            raise EditError("spot_qty: only basis trades have a spot leg")
+        value = parse_number(text, field, getattr(position, field), POSITION_NUMBERS[field])
+        return portfolio.replace_position(position_id, replace(position, **{field: value}))
+    if field == "symbol":
+        symbol = text.strip()
+        problem = check_futures_symbol(symbol)
+        if problem:
+            raise EditError(f"symbol: {problem}")
+        if position.kind == "basis" and symbol.split("/")[0] != position.base:
+            raise EditError("symbol: a basis trade's future must stay on its spot leg's asset")
+        return portfolio.replace_position(position_id, replace(position, symbol=symbol))
+    if field == "side":
+        side = text.strip().lower()
+        if side not in ("long", "short"):
+            raise EditError(f"side: must be long or short (got {text.strip()!r})")
+        return portfolio.replace_position(position_id, replace(position, side=side))
+    if field == "margin_mode":
+        mode = text.strip().lower()
+        if mode not in ("isolated", "cross"):
+            raise EditError(f"margin_mode: must be isolated or cross (got {text.strip()!r})")
+        return portfolio.replace_position(position_id, replace(position, margin_mode=mode))
+    raise EditError(f"{field}: not editable")
+
+
+def toggle_position(portfolio: Portfolio, position_id: str, field: str) -> Portfolio:
+    """Flip side (long/short) or margin mode (isolated/cross)."""
+    position = portfolio.position(position_id)
+    if field == "side":
+        new = "short" if position.side == "long" else "long"
+    elif field == "margin_mode":
+        new = "cross" if position.margin_mode == "isolated" else "isolated"
+    else:
+        raise EditError(f"{field}: cannot be toggled")
+    return edit_position(portfolio, position_id, field, new)
+
+
+def edit_holding(portfolio: Portfolio, asset: str, field: str, text: str) -> Portfolio:
+    holdings = list(portfolio.holdings)
+    for i, holding in enumerate(holdings):
+        if holding.asset == asset:
+            if field not in HOLDING_NUMBERS:
+                raise EditError(f"{field}: not editable")
+            value = parse_number(text, field, getattr(holding, field), HOLDING_NUMBERS[field])
+            holdings[i] = replace(holding, **{field: value})
+            return replace(portfolio, holdings=tuple(holdings))
+    raise EditError(f"no holding {asset!r}")
+
+
+def set_collateral(portfolio: Portfolio, text: str) -> Portfolio:
+    value = parse_number(text, "collateral_usd", portfolio.collateral_usd, NumberRule())
+    return replace(portfolio, collateral_usd=value)
+
+
+def add_holding(portfolio: Portfolio, asset: str, qty_text: str = "0") -> Portfolio:
+    asset = asset.strip().upper()
+    if not re.fullmatch(r"[A-Z0-9]{2,15}", asset):
+        raise EditError(f"asset: {asset!r} is not an asset code like BTC")
+    if any(h.asset == asset for h in portfolio.holdings):
+        raise EditError(f"asset: {asset} is already held; edit its qty instead")
+    qty = parse_number(qty_text, "qty", None, HOLDING_NUMBERS["qty"])
+    return replace(portfolio, holdings=(*portfolio.holdings, Holding(asset, qty or 0.0)))
+
+
+def new_position_id(portfolio: Portfolio, book: Book, symbol: str) -> str:
+    stem = f"{'h' if book == 'hedge' else 'a'}-{symbol.split('/')[0].lower()}"
+    taken = {p.id for p in portfolio.positions}
+    if stem not in taken:
+        return stem
+    n = 2
+    while f"{stem}-{n}" in taken:
+        n += 1
+    return f"{stem}-{n}"
+
+
+def add_position(
+    portfolio: Portfolio,
+    book: Book,
+    symbol: str,
+    side: str,
+    size: float,
+    entry_price: float,
+    leverage: float = 3.0,
+) -> tuple[Portfolio, str]:
+    """Append a position to a book; returns the new portfolio and the new id."""
+    problem = check_futures_symbol(symbol)
+    if problem:
+        raise EditError(f"symbol: {problem}")
+    if not (size > 0 and entry_price > 0 and leverage > 0):
+        raise EditError("size, entry price and leverage must be > 0")
+    position_id = new_position_id(portfolio, book, symbol)
+    position = Position(position_id, book, symbol, side, size, entry_price, leverage)  # type: ignore[arg-type]
+    return replace(portfolio, positions=(*portfolio.positions, position)), position_id
+
+
+def delete_position(portfolio: Portfolio, position_id: str) -> Portfolio:
+    portfolio.position(position_id)
+    return replace(
+        portfolio, positions=tuple(p for p in portfolio.positions if p.id != position_id)
+    )
+
+
+def delete_holding(portfolio: Portfolio, asset: str) -> Portfolio:
+    return replace(portfolio, holdings=tuple(h for h in portfolio.holdings if h.asset != asset))
+
+
+def move_position(portfolio: Portfolio, position_id: str) -> Portfolio:
+    """Move a position between the hedge overlay and the alpha engine."""
+    position = portfolio.position(position_id)
+    target: Book = BOOKS[1] if position.book == BOOKS[0] else BOOKS[0]
+    if position.kind == "basis" and target == "hedge":
+        raise EditError("a basis trade (with its spot leg) stays in the alpha book")
+    return portfolio.replace_position(position_id, replace(position, book=target))
+
+
+class History:
+    """Undo/redo over immutable portfolios."""
+
+    def __init__(self, initial: Portfolio) -> None:
+        self._past: list[Portfolio] = []
+        self._future: list[Portfolio] = []
+        self.current = initial
+
+    def push(self, portfolio: Portfolio) -> None:
+        if portfolio == self.current:
+            return
+        self._past.append(self.current)
+        self._future.clear()
+        self.current = portfolio
+
+    def undo(self) -> bool:
+        if not self._past:
+            return False
+        self._future.append(self.current)
+        self.current = self._past.pop()
+        return True
+
+    def redo(self) -> bool:
+        if not self._future:
+            return False
+        self._past.append(self.current)
+        self.current = self._future.pop()
+        return True
+
+    def reset(self, portfolio: Portfolio) -> None:
+        self._past.clear()
+        self._future.clear()
+        self.current = portfolio
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._past)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._future)

@@ -1,0 +1,710 @@
+"""The Symbiosis Textual app: four panes, summary bar, keyboard what-if editing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Container, Vertical
+from textual.css.query import NoMatches
+from textual.markup import escape
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, Static
+
+from core import edits
+from core.config import (
+    AppConfig,
+    LoadedPortfolio,
+    SaveConflictError,
+    load_portfolio,
+    save_portfolio,
+)
+from core.engine import UnsupportedContractError, compute
+from core.model import MarketState, Portfolio
+from core.report import Report
+from tui.screens import ChoiceScreen, HelpScreen
+from tui.themes import load_themes
+from tui.widgets.book_table import BookTable
+from tui.widgets.panes import (
+    BasisSource,
+    HoldingsSource,
+    PositionSource,
+    alpha_table,
+    basis_table,
+    hedge_table,
+    holdings_table,
+)
+from tui.widgets.summary import FeedView, SummaryBar
+
+FeedRunner = Callable[[Callable[[MarketState], None]], Awaitable[None]]
+
+# Which portfolio field a column edits.
+POSITION_FIELDS = {
+    "symbol": "symbol",
+    "side": "side",
+    "size": "size",
+    "entry": "entry_price",
+    "lev": "leverage",
+    "mode": "margin_mode",
+    "margin": "margin_usd",
+    "spot_qty": "spot_qty",
+}
+HOLDING_FIELDS = {"qty": "qty", "cost": "cost_usd"}
+TOGGLES = {"side", "margin_mode"}
+NARROW_WIDTH = 120
+COALESCE_S = 0.05
+
+
+@dataclass
+class EditContext:
+    """What the edit bar is editing."""
+
+    kind: str  # position | holding | collateral | add-position | add-holding
+    key: str = ""
+    field: str = ""
+    book: str = ""
+    table: BookTable | None = None
+
+
+@dataclass
+class Draft:
+    """Saved book, the draft under edit (with history) and what differs."""
+
+    loaded: LoadedPortfolio
+    history: edits.History = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.history = edits.History(self.loaded.portfolio)
+
+    @property
+    def saved(self) -> Portfolio:
+        return self.loaded.portfolio
+
+    @property
+    def current(self) -> Portfolio:
+        return self.history.current
+
+    def edited_keys(self) -> tuple[frozenset[str], int]:
+        """Ids/assets that differ from the saved book, and the count of changes."""
+        saved_positions = {p.id: p for p in self.saved.positions}
+        saved_holdings = {h.asset: h for h in self.saved.holdings}
+        current = self.current
+        changed = {
+            p.id
+            for p in current.positions
+            if (old := saved_positions.get(p.id)) is not p and old != p
+        }
+        changed |= {h.asset for h in current.holdings if saved_holdings.get(h.asset) != h}
+        removed = (set(saved_positions) - {p.id for p in current.positions}) | (
+            set(saved_holdings) - {h.asset for h in current.holdings}
+        )
+        count = (
+            len(changed) + len(removed) + int(current.collateral_usd != self.saved.collateral_usd)
+        )
+        return frozenset(changed), count
+
+
+class Pane(Vertical):
+    """A bordered pane holding one book table."""
+
+    def __init__(self, title: str, table: BookTable, pane_id: str) -> None:
+        super().__init__(id=pane_id, classes="pane")
+        self.table = table
+        self.border_title = title
+
+    def compose(self) -> ComposeResult:
+        yield self.table
+
+
+class EditBar(Vertical):
+    def compose(self) -> ComposeResult:
+        yield Label("", id="edit-prompt")
+        yield Input(id="edit-input")
+        yield Label("", id="edit-message")
+
+
+class MainScreen(Screen):
+    def on_mount(self) -> None:
+        self.app.main_mounted()  # type: ignore[attr-defined]
+
+    def compose(self) -> ComposeResult:
+        yield SummaryBar(id="summary")
+        with Container(id="panes"):
+            yield Pane("1 Holdings · core", holdings_table(), "pane-holdings")
+            yield Pane("2 Hedge overlay", hedge_table(), "pane-hedge")
+            yield Pane("3 Alpha engine", alpha_table(), "pane-alpha")
+            yield Pane("4 Basis ticker", basis_table(), "pane-basis")
+        yield EditBar(id="editbar")
+        yield Static("", id="status")
+        yield Footer()
+
+
+class SymbiosisApp(App[int]):
+    """Keyboard what-if risk view over a portfolio and a market feed."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Symbiosis"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("question_mark", "help", "Help"),
+        Binding("1", "focus_pane('holdings-table')", "Holdings", show=False),
+        Binding("2", "focus_pane('hedge-table')", "Hedges", show=False),
+        Binding("3", "focus_pane('alpha-table')", "Alpha", show=False),
+        Binding("4", "focus_pane('basis-table')", "Basis", show=False),
+        Binding("left_square_bracket", "shock(-1)", "Shock −1%", show=False),
+        Binding("right_square_bracket", "shock(1)", "Shock +1%", show=False),
+        Binding("left_curly_bracket", "shock(-5)", "Shock −5%", show=False),
+        Binding("right_curly_bracket", "shock(5)", "Shock +5%", show=False),
+        Binding("0", "shock_reset", "Shock 0", show=False),
+        Binding("u", "undo", "Undo"),
+        Binding("ctrl+r", "redo", "Redo"),
+        Binding("ctrl+s", "save", "Save"),
+        Binding("ctrl+o", "reload", "Reload", show=False),
+        Binding("c", "edit_collateral", "Collateral", show=False),
+        Binding("t", "next_theme", "Theme", show=False),
+        Binding("q,ctrl+q", "quit_app", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        config: AppConfig,
+        loaded: LoadedPortfolio,
+        market: MarketState,
+        feed: FeedRunner | None = None,
+        notice: str | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.wall_clock = wall_clock
+        self.config = config
+        self.settings = config.settings
+        self.draft = Draft(loaded)
+        self.market = market
+        self.feed = feed
+        self.notice = notice
+        self.shock_pct = 0.0
+        self.report: Report | None = None
+        self.saved_report: Report | None = None
+        self.edit: EditContext | None = None
+        self._pending_market: MarketState | None = None
+        self._last_tick_wall = wall_clock()
+        self.theme_names: list[str] = []
+        self.recompute_count = 0
+        self.on_refreshed: Callable[[], None] | None = None
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def on_mount(self) -> None:
+        for theme in load_themes():
+            self.register_theme(theme)
+            self.theme_names.append(theme.name)
+        if self.config.theme in self.available_themes:
+            self.theme = self.config.theme
+        elif self.theme_names:
+            self.theme = self.theme_names[0]
+        self.push_screen(MainScreen())
+
+    def _main_ready(self) -> bool:
+        return isinstance(self.screen, MainScreen) or any(
+            isinstance(s, MainScreen) for s in self.screen_stack
+        )
+
+    def _main(self) -> MainScreen:
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                return screen
+        raise LookupError("main screen not mounted")
+
+    def main_mounted(self) -> None:
+        """First paint of the main screen: compute, focus, start the feed."""
+        main = self._main()
+        self._apply_layout(self.size.width)
+        self.recompute(market_changed=True)
+        main.query_one("#holdings-table", BookTable).focus()
+        if self.notice:
+            self.say(self.notice, "warning")
+        self.set_interval(1.0, self._tick_clock)
+        if self.feed is not None:
+            self.run_feed()
+
+    def on_resize(self, event: Any) -> None:
+        if self._main_ready():
+            self._apply_layout(event.size.width)
+
+    def _apply_layout(self, width: int) -> None:
+        self._main().set_class(width < NARROW_WIDTH, "-narrow")
+
+    # -- feed ---------------------------------------------------------------
+
+    @work(exclusive=True, group="feed")
+    async def run_feed(self) -> None:
+        assert self.feed is not None
+        await self.feed(self.market_update)
+
+    def market_update(self, market: MarketState) -> None:
+        """Called by the feed for every tick; a burst becomes one recompute."""
+        first = self._pending_market is None
+        self._pending_market = market
+        if first:
+            self.set_timer(COALESCE_S, self._apply_pending_market)
+
+    def _apply_pending_market(self) -> None:
+        market, self._pending_market = self._pending_market, None
+        if market is None:
+            return
+        self.market = market
+        self._last_tick_wall = self.wall_clock()
+        self.recompute(market_changed=True)
+
+    def _tick_clock(self) -> None:
+        if self.report is not None and self._main_ready():
+            try:
+                self._show_summary()
+            except NoMatches:  # the screen is being torn down
+                pass
+
+    # -- computing and painting ------------------------------------------------
+
+    def feed_view(self) -> FeedView:
+        m = self.market
+        clock = (
+            datetime.fromtimestamp(m.clock_ms / 1000, tz=UTC).strftime("%H:%M:%S UTC")
+            if m.clock_ms
+            else "--:--:--"
+        )
+        if m.status == "live":
+            age = self.wall_clock() * 1000 - m.clock_ms if m.clock_ms else None
+        else:
+            age = (self.wall_clock() - self._last_tick_wall) * 1000
+        return FeedView(m.status, age, clock, escape(m.note))
+
+    def recompute(self, market_changed: bool = False) -> None:
+        """compute() the draft (and the saved book when the market moved), then paint."""
+        try:
+            report = compute(self.draft.current, self.market, self.shock_pct, self.settings)
+            if market_changed or self.saved_report is None:
+                self.saved_report = compute(self.draft.saved, self.market, 0.0, self.settings)
+        except UnsupportedContractError as exc:
+            self.say(str(exc), "error")
+            return
+        self.report = report
+        self.recompute_count += 1
+        self._paint()
+
+    def _paint(self) -> None:
+        report = self.report
+        assert report is not None
+        main = self._main()
+        edited, _ = self.draft.edited_keys()
+        liquidated = report.liquidated_in_scenario
+        main.query_one("#holdings-table", BookTable).set_source(HoldingsSource(report, edited))
+        for book, table_id, columns in (
+            ("hedge", "#hedge-table", None),
+            ("alpha", "#alpha-table", None),
+        ):
+            table = main.query_one(table_id, BookTable)
+            table.set_source(
+                PositionSource(report, book, columns or table.columns, edited, liquidated)
+            )
+        main.query_one("#basis-table", BookTable).set_source(
+            BasisSource(report, self.market.clock_ms, self.market.stale_after_ms)
+        )
+        self._show_summary()
+        self._update_pane_titles()
+        if self.on_refreshed is not None:
+            self.call_after_refresh(self.on_refreshed)
+
+    def _show_summary(self) -> None:
+        assert self.report is not None
+        _, dirty = self.draft.edited_keys()
+        saved = self.saved_report if dirty else None
+        # Shock figures compare against the unshocked draft, so show the draft diff only.
+        self._main().query_one(SummaryBar).show(self.report, saved, self.feed_view(), dirty)
+
+    def _update_pane_titles(self) -> None:
+        report = self.report
+        assert report is not None
+        main = self._main()
+        hedges = self.draft.current.book("hedge")
+        alphas = self.draft.current.book("alpha")
+        main.query_one(
+            "#pane-holdings"
+        ).border_subtitle = (
+            f"{len(report.holdings)} assets · spot {report.totals.spot_value_usd:,.0f} $"
+        )
+        main.query_one("#pane-hedge").border_subtitle = f"{len(hedges)} positions"
+        liq = len(report.scenario.liquidated)
+        main.query_one("#pane-alpha").border_subtitle = f"{len(alphas)} positions" + (
+            f" · {liq} liquidated at {report.scenario.shock_pct:+g}%" if liq else ""
+        )
+        main.query_one(
+            "#pane-basis"
+        ).border_subtitle = f"{self.market.exchange or 'market'} · {self.market.status}"
+
+    def say(self, message: str, severity: str = "information") -> None:
+        """One status line under the panes (errors stay until the next message)."""
+        status = self._main().query_one("#status", Static)
+        status.set_classes(f"-{severity}")
+        status.update(escape(message))
+
+    # -- draft changes ----------------------------------------------------------
+
+    def apply(self, change: Callable[[Portfolio], Portfolio], done: str = "") -> bool:
+        """Apply a draft change; an EditError keeps the old value and says why."""
+        try:
+            new = change(self.draft.current)
+        except edits.EditError as exc:
+            self.say(str(exc) + " — old value kept", "error")
+            return False
+        self.draft.history.push(new)
+        self.recompute()
+        if done:
+            self.say(done)
+        return True
+
+    def action_undo(self) -> None:
+        if self.draft.history.undo():
+            self.recompute()
+            self.say("undone")
+        else:
+            self.say("nothing to undo")
+
+    def action_redo(self) -> None:
+        if self.draft.history.redo():
+            self.recompute()
+            self.say("redone")
+        else:
+            self.say("nothing to redo")
+
+    def action_shock(self, step: float) -> None:
+        self.shock_pct = max(self.shock_pct + step, -99.0)
+        self.recompute()
+
+    def action_shock_reset(self) -> None:
+        self.shock_pct = 0.0
+        self.recompute()
+
+    def action_focus_pane(self, table_id: str) -> None:
+        self._main().query_one(f"#{table_id}", BookTable).focus()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_next_theme(self) -> None:
+        names = self.theme_names or [self.theme]
+        index = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(index + 1) % len(names)]
+        self.say(f"theme: {self.theme}")
+
+    # -- editing ------------------------------------------------------------------
+
+    @on(BookTable.CellActivated)
+    def start_cell_edit(self, event: BookTable.CellActivated) -> None:
+        table, column, key = event.table, event.column, event.row_key
+        if table.id == "holdings-table":
+            field_name = HOLDING_FIELDS.get(column.key)
+            if field_name is None:
+                self.say(f"{column.label} is computed; editable here: qty, cost")
+                return
+            holding = next(h for h in self.draft.current.holdings if h.asset == key)
+            old = getattr(holding, field_name)
+            self.open_editor(
+                EditContext("holding", key, field_name, table=table),
+                f"{key} {field_name}",
+                "" if old is None else f"{old:g}",
+            )
+            return
+        if table.id in ("hedge-table", "alpha-table"):
+            field_name = POSITION_FIELDS.get(column.key)
+            if field_name is None:
+                self.say(
+                    f"{column.label} is computed; editable: symbol side size entry lev mode "
+                    "margin (and spot leg)"
+                )
+                return
+            if field_name in TOGGLES:
+                self.apply(
+                    lambda p: edits.toggle_position(p, key, field_name),
+                    f"{key}: {field_name} toggled",
+                )
+                return
+            position = self.draft.current.position(key)
+            old = getattr(position, field_name)
+            shown = old if isinstance(old, str) else ("" if old is None else f"{old:g}")
+            self.open_editor(
+                EditContext("position", key, field_name, table=table), f"{key} {field_name}", shown
+            )
+            return
+        self.say("the basis ticker is market data; nothing to edit")
+
+    def open_editor(self, context: EditContext, what: str, value: str) -> None:
+        main = self._main()
+        self.edit = context
+        main.query_one("#edit-prompt", Label).update(
+            f"Edit {escape(what)} — enter applies, esc cancels · numbers: 1.5  +20%  -10%  x1.2"
+        )
+        main.query_one("#edit-message", Label).update("")
+        editor = main.query_one("#edit-input", Input)
+        editor.value = value
+        main.query_one("#editbar").add_class("-open")
+        editor.focus()
+        # Typing replaces the old value; arrows keep it for a small change.
+        editor.action_select_all()
+
+    def close_editor(self) -> None:
+        main = self._main()
+        main.query_one("#editbar").remove_class("-open")
+        context, self.edit = self.edit, None
+        if context and context.table is not None:
+            context.table.focus()
+
+    @on(Input.Submitted, "#edit-input")
+    def submit_edit(self, event: Input.Submitted) -> None:
+        context = self.edit
+        if context is None:
+            return
+        text = event.value
+        try:
+            change = self._change_for(context, text)
+            new = change(self.draft.current)
+        except edits.EditError as exc:
+            self._main().query_one("#edit-message", Label).update(
+                escape(f"✗ {exc} — old value kept")
+            )
+            return
+        self.draft.history.push(new)
+        self.close_editor()
+        self.recompute()
+        if context.kind == "add-position" and context.table is not None:
+            added = {p.id for p in new.positions} - {p.id for p in self._previous().positions}
+            if added:
+                context.table.move_to_key(added.pop())
+        self.say(f"{context.key or context.kind} {context.field}: set".strip())
+
+    def _previous(self) -> Portfolio:
+        # After push, undo's top is the portfolio before the change.
+        past = self.draft.history._past  # noqa: SLF001 - read-only peek
+        return past[-1] if past else self.draft.saved
+
+    def _change_for(self, context: EditContext, text: str) -> Callable[[Portfolio], Portfolio]:
+        if context.kind == "holding":
+            return lambda p: edits.edit_holding(p, context.key, context.field, text)
+        if context.kind == "position":
+            return lambda p: edits.edit_position(p, context.key, context.field, text)
+        if context.kind == "collateral":
+            return lambda p: edits.set_collateral(p, text)
+        if context.kind == "add-holding":
+            parts = text.split()
+            if not parts:
+                raise edits.EditError("type an asset and a quantity, e.g. SOL 10")
+            return lambda p: edits.add_holding(p, parts[0], parts[1] if len(parts) > 1 else "0")
+        if context.kind == "add-position":
+            return self._add_position_change(context.book, text)
+        raise edits.EditError(f"unknown edit {context.kind}")
+
+    def _add_position_change(self, book: str, text: str) -> Callable[[Portfolio], Portfolio]:
+        parts = text.split()
+        if len(parts) < 3:
+            raise edits.EditError("type: SYMBOL SIDE SIZE [ENTRY] [LEVERAGE]")
+        symbol, side = parts[0], parts[1].lower()
+        if side not in ("long", "short"):
+            raise edits.EditError(f"side must be long or short (got {parts[1]!r})")
+        size = edits.parse_number(parts[2], "size", None, edits.NumberRule(positive=True))
+        mark = self.market.mark(symbol) or self.market.spot_price(symbol.split("/")[0])
+        if len(parts) > 3:
+            entry = edits.parse_number(parts[3], "entry", None, edits.NumberRule(positive=True))
+        elif mark:
+            entry = mark
+        else:
+            raise edits.EditError(f"no price for {symbol}: give an entry price")
+        leverage = 3.0
+        if len(parts) > 4:
+            leverage = edits.parse_number(
+                parts[4], "leverage", None, edits.NumberRule(positive=True)
+            )
+        return lambda p: edits.add_position(p, book, symbol, side, size, entry, leverage)[0]
+
+    def on_key(self, event: Any) -> None:
+        if event.key == "escape" and self.edit is not None:
+            event.stop()
+            self.close_editor()
+            self.say("edit cancelled")
+
+    def _focused_table(self) -> BookTable | None:
+        focused = self.focused
+        return focused if isinstance(focused, BookTable) else None
+
+    def action_add_row(self) -> None:
+        table = self._focused_table()
+        if table is None:
+            return
+        if table.id == "holdings-table":
+            self.open_editor(EditContext("add-holding", table=table), "new holding (ASSET QTY)", "")
+        elif table.id in ("hedge-table", "alpha-table"):
+            book = "hedge" if table.id == "hedge-table" else "alpha"
+            key = table.current_key
+            symbol = self.draft.current.position(key).symbol if key else "BTC/USDT:USDT"
+            side = "short" if book == "hedge" else "long"
+            self.open_editor(
+                EditContext("add-position", book=book, table=table),
+                f"new {book} position (SYMBOL SIDE SIZE [ENTRY] [LEVERAGE])",
+                f"{symbol} {side} ",
+            )
+
+    def action_delete_row(self) -> None:
+        table = self._focused_table()
+        key = table.current_key if table else None
+        if table is None or key is None:
+            return
+        if table.id == "holdings-table":
+            self.apply(lambda p: edits.delete_holding(p, key), f"{key} deleted (u undoes)")
+        elif table.id in ("hedge-table", "alpha-table"):
+            self.apply(lambda p: edits.delete_position(p, key), f"{key} deleted (u undoes)")
+
+    def action_move_row(self) -> None:
+        table = self._focused_table()
+        key = table.current_key if table else None
+        if table is None or key is None or table.id not in ("hedge-table", "alpha-table"):
+            return
+        target = "alpha engine" if table.id == "hedge-table" else "hedge overlay"
+        self.apply(lambda p: edits.move_position(p, key), f"{key} moved to the {target}")
+
+    def action_edit_collateral(self) -> None:
+        self.open_editor(
+            EditContext("collateral", field="collateral_usd", table=self._focused_table()),
+            "cross-margin wallet collateral_usd",
+            f"{self.draft.current.collateral_usd:g}",
+        )
+
+    # -- saving and quitting -------------------------------------------------------
+
+    def action_save(self) -> None:
+        self._save(expected=self.draft.loaded.fingerprint)
+
+    def _save(self, expected: str | None) -> bool:
+        loaded = self.draft.loaded
+        try:
+            fingerprint = save_portfolio(self.draft.current, loaded.path, expected, loaded.extra)
+        except SaveConflictError as exc:
+            self.say(str(exc), "error")
+            self.push_screen(
+                ChoiceScreen(
+                    "Save conflict",
+                    f"{escape(str(loaded.path))} changed on disk since it was loaded.\n"
+                    "Nothing was written.",
+                    {
+                        "o": "overwrite (disk version kept as .bak)",
+                        "r": "reload from disk (drop draft)",
+                    },
+                ),
+                self._resolve_conflict,
+            )
+            return False
+        except OSError as exc:
+            self.say(f"save failed: {exc} — nothing changed on disk", "error")
+            return False
+        self.draft.loaded = LoadedPortfolio(
+            self.draft.current, loaded.path, fingerprint, loaded.extra
+        )
+        self.saved_report = None
+        self.recompute(market_changed=True)
+        self.say(f"saved {loaded.path.name} (previous kept as {loaded.path.name}.bak)", "success")
+        return True
+
+    def _resolve_conflict(self, choice: str | None) -> None:
+        if choice == "o":
+            self._save(expected=None)
+        elif choice == "r":
+            self._reload()
+        else:
+            self.say("save cancelled; the draft is kept")
+
+    def action_reload(self) -> None:
+        _, dirty = self.draft.edited_keys()
+        if dirty:
+            self.push_screen(
+                ChoiceScreen(
+                    "Reload from disk?",
+                    f"The draft has {dirty} unsaved change(s); reloading drops them.",
+                    {"r": "reload"},
+                ),
+                lambda choice: self._reload() if choice == "r" else None,
+            )
+        else:
+            self._reload()
+
+    def _reload(self) -> None:
+        try:
+            loaded = load_portfolio(self.draft.loaded.path)
+        except Exception as exc:  # noqa: BLE001 - any load problem is reported, nothing changes
+            self.say(f"reload failed: {exc}", "error")
+            return
+        self.draft = Draft(loaded)
+        self.saved_report = None
+        self.recompute(market_changed=True)
+        self.say(f"reloaded {loaded.path.name}", "success")
+
+    def action_quit_app(self) -> None:
+        _, dirty = self.draft.edited_keys()
+        if not dirty:
+            self.exit(0)
+            return
+        self.push_screen(
+            ChoiceScreen(
+                "Unsaved changes",
+                f"The draft has {dirty} change(s) not saved to "
+                f"{escape(self.draft.loaded.path.name)}.",
+                {"s": "save and quit", "d": "discard and quit"},
+            ),
+            self._resolve_quit,
+        )
+
+    def _resolve_quit(self, choice: str | None) -> None:
+        if choice == "s":
+            if self._save(expected=self.draft.loaded.fingerprint):
+                self.exit(0)
+        elif choice == "d":
+            self.exit(0)
+
+    # -- command palette ---------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield SystemCommand(
+            "Save portfolio", "Write portfolio.toml (atomic, keeps .bak)", self.action_save
+        )
+        yield SystemCommand("Undo", "Undo the last what-if edit", self.action_undo)
+        yield SystemCommand("Redo", "Redo the last undone edit", self.action_redo)
+        yield SystemCommand("Reload portfolio", "Read portfolio.toml from disk", self.action_reload)
+        yield SystemCommand(
+            "Shock +5%", "Move the market up 5% (BTC; others by beta)", lambda: self.action_shock(5)
+        )
+        yield SystemCommand("Shock −5%", "Move the market down 5%", lambda: self.action_shock(-5))
+        yield SystemCommand("Reset shock", "Back to the current market", self.action_shock_reset)
+        yield SystemCommand(
+            "Edit collateral", "Cross-margin wallet balance", self.action_edit_collateral
+        )
+        for name in self.theme_names:
+            yield SystemCommand(
+                f"Theme: {name}",
+                "Switch the colour theme",
+                lambda name=name: setattr(self, "theme", name),
+            )
+        yield SystemCommand("Help", "Every key", self.action_help)
+        yield SystemCommand("Quit", "Quit (asks when edits are unsaved)", self.action_quit_app)
+
+
+def run_app(session: Any, replay_given: bool = False) -> int:
+    """Start the TUI for a CLI session (config, portfolio, replay fallback)."""
+    from tui.feed_runner import initial_market_and_feed
+
+    market, feed, notice = initial_market_and_feed(session, replay_given)
+    app = SymbiosisApp(session.config, session.loaded, market, feed, notice)
+    result = app.run()
+    return int(result or 0)

@@ -1,0 +1,106 @@
+"""Modal screens: help, quit with unsaved edits, save conflict."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+HELP_SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    (
+        "Panes",
+        (
+            ("1 2 3 4", "focus Holdings / Hedge overlay / Alpha engine / Basis ticker"),
+            ("tab  shift+tab", "next / previous pane"),
+            ("↑↓←→  h j k l", "move the cell cursor"),
+            ("g G  home end", "first / last row"),
+            ("pgup pgdn  ctrl+u ctrl+d", "page up / down"),
+        ),
+    ),
+    (
+        "What-if edits (go to a draft until saved)",
+        (
+            ("enter", "edit the cell (side and mode toggle); esc cancels"),
+            ("", "numbers: 0.25  1,500  +20%  -10%  x1.2 (relative to the old value)"),
+            ("a", "add a holding / position in the focused pane"),
+            ("d", "delete the row under the cursor"),
+            ("m", "move a position between hedge overlay and alpha engine"),
+            ("c", "edit the cross-margin wallet (collateral_usd)"),
+            ("u  ctrl+r", "undo / redo"),
+            ("ctrl+s", "save portfolio.toml (atomic, keeps .bak)"),
+            ("ctrl+o", "reload portfolio.toml from disk"),
+        ),
+    ),
+    (
+        "Market shock (BTC moves by s, others by beta × s)",
+        (
+            ("[  ]", "shock −1% / +1%"),
+            ("{  }", "shock −5% / +5%"),
+            ("0", "reset the shock"),
+        ),
+    ),
+    (
+        "App",
+        (
+            ("t", "next theme (dark / light / colour-blind)"),
+            ("ctrl+p", "command palette"),
+            ("?", "this help"),
+            ("q  ctrl+q", "quit (asks when edits are unsaved)"),
+        ),
+    ),
+    (
+        "Reading the screen",
+        (
+            ("● draft", "figures in (…) are the change against the saved book"),
+            ("yellow rows", "edited in the draft, not saved"),
+            ("red rows", "liquidated under the current shock"),
+            ("dim / !", "stale price (feed late or offline)"),
+            ("β 1.00?", "beta not in config.toml: assumed 1"),
+        ),
+    ),
+)
+
+
+def help_markup() -> str:
+    lines = ["[b]Symbiosis — keys[/]", ""]
+    for title, rows in HELP_SECTIONS:
+        lines.append(f"[b $accent]{title}[/]")
+        for keys, text in rows:
+            lines.append(f"  [b]{keys:<26}[/] {text}")
+        lines.append("")
+    lines.append("[dim]esc or ? closes this help[/]")
+    return "\n".join(lines)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,question_mark,q", "dismiss", "Close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-body"):
+            yield Static(help_markup(), id="help-text")
+
+
+class ChoiceScreen(ModalScreen[str]):
+    """A question answered by one key; dismisses with the chosen key ('' = cancel)."""
+
+    BINDINGS = [Binding("escape", "choose('')", "Cancel")]
+
+    def __init__(self, title: str, body: str, choices: dict[str, str]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+        self.choices = choices
+        for key in choices:
+            self._bindings.bind(key, f"choose('{key}')", choices[key])
+
+    def compose(self) -> ComposeResult:
+        options = "   ".join(f"[b]{k}[/] {label}" for k, label in self.choices.items())
+        with VerticalScroll(id="choice-body"):
+            yield Static(f"[b]{self.title_text}[/]\n\n{self.body}\n\n{options}   [b]esc[/] cancel")
+
+    def action_choose(self, key: str) -> None:
+        self.dismiss(key)

@@ -1,0 +1,286 @@
+"""BookTable: a Line-API table that formats only the rows on screen.
+
+Textual's DataTable repaints every visible cell on any update and re-adds
+rows on change; a book of 1,000+ positions needs a table that asks its row
+source for the visible rows only, at paint time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+Tone = Literal["", "positive", "negative", "muted", "stale", "alert", "edited"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a book table; `editable` marks what Enter edits."""
+
+    key: str
+    label: str
+    width: int
+    align: Literal["left", "right"] = "right"
+    editable: bool = False
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    tone: Tone = ""
+
+
+class RowSource(Protocol):
+    """What a table shows: row keys and their formatted cells, on demand."""
+
+    def __len__(self) -> int: ...
+
+    def key(self, index: int) -> str: ...
+
+    def cells(self, index: int) -> Sequence[Cell]: ...
+
+    def row_tone(self, index: int) -> Tone: ...
+
+
+class EmptySource:
+    def __len__(self) -> int:
+        return 0
+
+    def key(self, index: int) -> str:
+        raise IndexError(index)
+
+    def cells(self, index: int) -> Sequence[Cell]:
+        raise IndexError(index)
+
+    def row_tone(self, index: int) -> Tone:
+        return ""
+
+
+class BookTable(ScrollView, can_focus=True):
+    """Keyboard-driven table over a RowSource with a sticky header and a cell cursor."""
+
+    COMPONENT_CLASSES = {
+        "book-table--header",
+        "book-table--cursor",
+        "book-table--cursor-row",
+        "book-table--positive",
+        "book-table--negative",
+        "book-table--muted",
+        "book-table--stale",
+        "book-table--alert",
+        "book-table--edited",
+        "book-table--empty",
+    }
+
+    BINDINGS = [
+        Binding("down,j", "cursor(1, 0)", "Down", show=False),
+        Binding("up,k", "cursor(-1, 0)", "Up", show=False),
+        Binding("right,l", "cursor(0, 1)", "Right", show=False),
+        Binding("left,h", "cursor(0, -1)", "Left", show=False),
+        Binding("pagedown,ctrl+d", "page(1)", "Page down", show=False),
+        Binding("pageup,ctrl+u", "page(-1)", "Page up", show=False),
+        Binding("home,g", "jump(0)", "Top", show=False),
+        Binding("end,G", "jump(-1)", "Bottom", show=False),
+        Binding("enter", "activate", "Edit", show=True),
+    ]
+
+    cursor_row: reactive[int] = reactive(0, always_update=True, repaint=False)
+    cursor_col: reactive[int] = reactive(0, always_update=True, repaint=False)
+
+    class CellActivated(Message):
+        """Enter on a cell: the app decides what editing means."""
+
+        def __init__(self, table: BookTable, row_key: str, column: Column) -> None:
+            super().__init__()
+            self.table = table
+            self.row_key = row_key
+            self.column = column
+
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        empty_text: str = "nothing here",
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.columns = tuple(columns)
+        self.empty_text = empty_text
+        self.source: RowSource = EmptySource()
+        self._cache: dict[int, Strip] = {}
+        self._header: Strip | None = None
+        self._total_width = sum(c.width for c in self.columns) + len(self.columns)
+        self.virtual_size = Size(self._total_width, 1)
+
+    # -- data -------------------------------------------------------------
+
+    def set_source(self, source: RowSource) -> None:
+        """Show new rows; only the lines on screen get formatted."""
+        self.source = source
+        self._cache.clear()
+        self.virtual_size = Size(self._total_width, len(source) + 1)
+        if len(source) and self.cursor_row >= len(source):
+            self.cursor_row = len(source) - 1
+        self.refresh()
+
+    @property
+    def row_count(self) -> int:
+        return len(self.source)
+
+    @property
+    def current_key(self) -> str | None:
+        if not len(self.source):
+            return None
+        return self.source.key(min(self.cursor_row, len(self.source) - 1))
+
+    @property
+    def current_column(self) -> Column:
+        return self.columns[self.cursor_col]
+
+    def move_to_key(self, key: str) -> None:
+        for index in range(len(self.source)):
+            if self.source.key(index) == key:
+                self.cursor_row = index
+                return
+
+    # -- cursor -----------------------------------------------------------
+
+    def watch_cursor_row(self, old: int, new: int) -> None:
+        self._cache.pop(old, None)
+        self._cache.pop(new, None)
+        self._refresh_row(old)
+        self._refresh_row(new)
+        self._scroll_cursor_into_view()
+
+    def watch_cursor_col(self, old: int, new: int) -> None:
+        self._cache.pop(self.cursor_row, None)
+        self._refresh_row(self.cursor_row)
+        self._scroll_column_into_view()
+
+    def validate_cursor_row(self, value: int) -> int:
+        return max(0, min(value, max(len(self.source) - 1, 0)))
+
+    def validate_cursor_col(self, value: int) -> int:
+        return max(0, min(value, len(self.columns) - 1))
+
+    def _refresh_row(self, index: int) -> None:
+        y = index - self.scroll_offset.y + 1
+        if 1 <= y < self.size.height:
+            self.refresh_line(y)
+
+    def _scroll_cursor_into_view(self) -> None:
+        visible = max(self.size.height - 1, 1)
+        top = int(self.scroll_offset.y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row >= top + visible:
+            self.scroll_to(y=self.cursor_row - visible + 1, animate=False, immediate=True)
+
+    def _scroll_column_into_view(self) -> None:
+        start = sum(c.width + 1 for c in self.columns[: self.cursor_col])
+        end = start + self.columns[self.cursor_col].width
+        left = int(self.scroll_offset.x)
+        if start < left:
+            self.scroll_to(x=start, animate=False, immediate=True)
+        elif end > left + self.size.width:
+            self.scroll_to(x=end - self.size.width, animate=False, immediate=True)
+
+    def action_cursor(self, rows: int, cols: int) -> None:
+        if rows:
+            self.cursor_row += rows
+        if cols:
+            self.cursor_col += cols
+
+    def action_page(self, direction: int) -> None:
+        self.cursor_row += direction * max(self.size.height - 2, 1)
+
+    def action_jump(self, where: int) -> None:
+        self.cursor_row = 0 if where == 0 else len(self.source) - 1
+
+    def action_activate(self) -> None:
+        key = self.current_key
+        if key is not None:
+            self.post_message(self.CellActivated(self, key, self.current_column))
+
+    # -- painting ---------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()
+        self._header = None
+
+    def _style(self, tone: str) -> Style:
+        return self.get_component_rich_style(f"book-table--{tone}", partial=True)
+
+    def _segments(self, cells: Sequence[tuple[str, Style]]) -> list[Segment]:
+        segments = []
+        for (text, style), column in zip(cells, self.columns, strict=False):
+            width = column.width
+            if len(text) > width:
+                text = text[: width - 1] + "…"
+            padded = text.rjust(width) if column.align == "right" else text.ljust(width)
+            segments.append(Segment(padded + " ", style))
+        return segments
+
+    def _header_strip(self) -> Strip:
+        if self._header is None:
+            style = self._style("header")
+            self._header = Strip(
+                self._segments([(c.label, style) for c in self.columns]), self._total_width
+            )
+        return self._header
+
+    def _row_strip(self, index: int) -> Strip:
+        strip = self._cache.get(index)
+        if strip is not None:
+            return strip
+        base = self.rich_style
+        row_tone = self.source.row_tone(index)
+        row_style = base + self._style(row_tone) if row_tone else base
+        is_cursor_row = index == self.cursor_row and self.has_focus
+        if is_cursor_row:
+            row_style = row_style + self._style("cursor-row")
+        styled = []
+        for col, cell in enumerate(self.source.cells(index)):
+            style = row_style + self._style(cell.tone) if cell.tone else row_style
+            if is_cursor_row and col == self.cursor_col:
+                style = style + self._style("cursor")
+            styled.append((cell.text, style))
+        strip = Strip(self._segments(styled), self._total_width)
+        self._cache[index] = strip
+        return strip
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.size.width
+        if y == 0:
+            strip = self._header_strip()
+        else:
+            index = int(scroll_y) + y - 1
+            if index < len(self.source):
+                strip = self._row_strip(index)
+            elif index == 0:
+                strip = Strip([Segment(" " + self.empty_text, self._style("empty"))])
+            else:
+                strip = Strip.blank(self._total_width, self.rich_style)
+        return strip.crop_extend(int(scroll_x), int(scroll_x) + width, self.rich_style)
+
+    def on_focus(self) -> None:
+        self._cache.pop(self.cursor_row, None)
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._cache.pop(self.cursor_row, None)
+        self.refresh()

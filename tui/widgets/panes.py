@@ -1,0 +1,270 @@
+"""The four book panes: column layouts and row sources over a Report.
+
+Row sources format a row only when the table paints it, reading the
+Report's columnar position frame by index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+from textual.binding import Binding
+
+from core.report import AssetRow, BasisRow, HoldingRow, Report
+from tui import format as fmt
+from tui.widgets.book_table import BookTable, Cell, Column, Tone
+
+HOLDING_COLUMNS = (
+    Column("asset", "Asset", 6, "left"),
+    Column("qty", "Qty", 12, editable=True),
+    Column("price", "Price", 10),
+    Column("value", "Value $", 10),
+    Column("weight", "Wt %", 6),
+    Column("beta", "β", 5),
+    Column("change", "24h %", 7),
+    Column("hedged", "Hedged", 7),
+    Column("net", "Net $", 10),
+    Column("cost", "Cost $", 10, editable=True),
+    Column("pnl", "PnL $", 9),
+)
+
+HEDGE_COLUMNS = (
+    Column("id", "Id", 9, "left"),
+    Column("symbol", "Symbol", 20, "left", editable=True),
+    Column("side", "Side", 5, "left", editable=True),
+    Column("size", "Size", 9, editable=True),
+    Column("notional", "Notional $", 10),
+    Column("hedge", "Hedge %", 7),
+    Column("upnl", "uPnL $", 8),
+    Column("liq", "Liq.", 9),
+    Column("dist", "Dist %", 6),
+    Column("funding", "Fund $/p", 8),
+    Column("entry", "Entry", 9, editable=True),
+    Column("mark", "Mark", 9),
+    Column("lev", "Lev", 5, editable=True),
+    Column("mode", "Mode", 4, "left", editable=True),
+    Column("margin", "Margin $", 9, editable=True),
+)
+
+ALPHA_COLUMNS = (
+    Column("id", "Id", 9, "left"),
+    Column("kind", "Kind", 5, "left"),
+    Column("symbol", "Symbol", 20, "left", editable=True),
+    Column("side", "Side", 5, "left", editable=True),
+    Column("size", "Size", 9, editable=True),
+    Column("lev", "Lev", 5, editable=True),
+    Column("upnl", "uPnL $", 8),
+    Column("liq", "Liq.", 9),
+    Column("dist", "Dist %", 6),
+    Column("carry", "Carry %", 7),
+    Column("entry", "Entry", 9, editable=True),
+    Column("mark", "Mark", 9),
+    Column("notional", "Notional $", 10),
+    Column("mode", "Mode", 4, "left", editable=True),
+    Column("margin", "Margin $", 9, editable=True),
+    Column("spot_qty", "Spot leg", 8, editable=True),
+)
+
+BASIS_COLUMNS = (
+    Column("symbol", "Contract", 11, "left"),
+    Column("spot", "Spot", 9),
+    Column("futures", "Futures", 9),
+    Column("basis", "Basis", 7),
+    Column("basis_pct", "Basis %", 7),
+    Column("annualized", "Ann. %", 7),
+    Column("funding", "Fund %", 8),
+    Column("apr", "APR %", 6),
+    Column("next", "Next", 6),
+    Column("data", "Data", 5),
+)
+
+
+def contract_label(symbol: str, kind: str) -> str:
+    """'BTC/USDT:USDT' -> 'BTC perp'; 'BTC/USDT:USDT-261225' -> 'BTC 261225'."""
+    base = symbol.split("/", 1)[0]
+    if kind == "swap":
+        settle = symbol.split(":", 1)[-1]
+        return f"{base} perp" if settle == "USDT" else f"{base} {settle} perp"
+    return f"{base} {symbol.rsplit('-', 1)[-1]}"
+
+
+class HoldingsSource:
+    def __init__(self, report: Report, edited: frozenset[str]) -> None:
+        self.rows: tuple[HoldingRow, ...] = report.holdings
+        self.assets: dict[str, AssetRow] = {a.asset: a for a in report.assets}
+        self.edited = edited
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def key(self, index: int) -> str:
+        return self.rows[index].asset
+
+    def row_tone(self, index: int) -> Tone:
+        return "edited" if self.rows[index].asset in self.edited else ""
+
+    def cells(self, index: int) -> Sequence[Cell]:
+        h = self.rows[index]
+        asset = self.assets.get(h.asset)
+        beta = "—" if h.stable else f"{h.beta:.2f}" + ("?" if h.beta_assumed else "")
+        return (
+            Cell(h.asset),
+            Cell(fmt.qty(h.qty)),
+            Cell(fmt.price(h.price), "stale" if h.stale else ""),
+            Cell(fmt.usd(h.value_usd)),
+            Cell(fmt.pct(h.weight_pct, 1)),
+            Cell(beta, "muted" if h.beta_assumed else ""),
+            Cell(fmt.pct(h.change_24h_pct, 2, signed=True), fmt.tone_of(h.change_24h_pct)),
+            Cell(fmt.ratio_pct(asset.hedge_ratio, 0) if asset else "—"),
+            Cell(fmt.usd(asset.net_usd, signed=True) if asset else "—"),
+            Cell(fmt.usd(h.cost_usd)),
+            Cell(fmt.usd(h.pnl_usd, signed=True), fmt.tone_of(h.pnl_usd)),
+        )
+
+
+class PositionSource:
+    """Rows of one book, read from the report's position frame on demand."""
+
+    FIELDS = (
+        "id kind symbol side size notional_usd hedge_ratio unrealized_pnl_usd liquidation_price "
+        "distance_to_liquidation_pct funding_usd_per_period carry_apr_pct entry_price mark_price "
+        "leverage margin_mode margin_usd spot_qty stale"
+    ).split()
+
+    def __init__(
+        self,
+        report: Report,
+        book: str,
+        columns: Sequence[Column],
+        edited: frozenset[str],
+        liquidated: frozenset[str],
+    ) -> None:
+        frame = report.position_frame
+        self.frame = (
+            frame.filter(pl.col("book") == book).select(self.FIELDS) if frame.height else frame
+        )
+        self.ids: list[str] = self.frame["id"].to_list() if self.frame.height else []
+        self.columns = columns
+        self.edited = edited
+        self.liquidated = liquidated
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def key(self, index: int) -> str:
+        return self.ids[index]
+
+    def row_tone(self, index: int) -> Tone:
+        pid = self.ids[index]
+        if pid in self.liquidated:
+            return "alert"
+        return "edited" if pid in self.edited else ""
+
+    def cells(self, index: int) -> Sequence[Cell]:
+        (
+            pid,
+            kind,
+            symbol,
+            side,
+            size,
+            notional,
+            hedge_ratio,
+            upnl,
+            liq,
+            dist,
+            funding,
+            carry,
+            entry,
+            mark,
+            lev,
+            mode,
+            margin,
+            spot_qty,
+            stale,
+        ) = self.frame.row(index)
+        dist_tone: Tone = "alert" if dist is not None and dist < 10 else ""
+        values: dict[str, Cell] = {
+            "id": Cell(pid),
+            "kind": Cell("basis" if kind == "basis" else "dir"),
+            "symbol": Cell(symbol),
+            "side": Cell(side, "positive" if side == "long" else "negative"),
+            "size": Cell(fmt.qty(size)),
+            "notional": Cell(fmt.usd(notional)),
+            "hedge": Cell(fmt.ratio_pct(hedge_ratio, 0)),
+            "upnl": Cell(fmt.usd(upnl, signed=True), fmt.tone_of(upnl)),
+            "liq": Cell(fmt.price(liq)),
+            "dist": Cell(fmt.pct(dist, 1), dist_tone),
+            "funding": Cell(fmt.usd_cents(funding, signed=True), fmt.tone_of(funding)),
+            "carry": Cell(fmt.pct(carry, 1, signed=True), fmt.tone_of(carry)),
+            "entry": Cell(fmt.price(entry)),
+            "mark": Cell(fmt.price(mark), "stale" if stale else ""),
+            "lev": Cell(f"{lev:g}x"),
+            "mode": Cell("iso" if mode == "isolated" else "x"),
+            "margin": Cell(fmt.usd(margin)),
+            "spot_qty": Cell(fmt.qty(spot_qty) if kind == "basis" else "—"),
+        }
+        return tuple(values[c.key] for c in self.columns)
+
+
+class BasisSource:
+    def __init__(self, report: Report, clock_ms: int, stale_after_ms: int) -> None:
+        self.rows: tuple[BasisRow, ...] = report.basis
+        self.clock_ms = clock_ms
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def key(self, index: int) -> str:
+        return self.rows[index].symbol
+
+    def row_tone(self, index: int) -> Tone:
+        return "stale" if self.rows[index].stale else ""
+
+    def cells(self, index: int) -> Sequence[Cell]:
+        b = self.rows[index]
+        until = b.next_funding_ms - self.clock_ms if b.next_funding_ms else None
+        funding_pct = None if b.funding_rate is None else b.funding_rate * 100
+        return (
+            Cell(contract_label(b.symbol, b.kind) + (" !" if b.stale else "")),
+            Cell(fmt.price(b.spot)),
+            Cell(fmt.price(b.futures)),
+            Cell(fmt.usd_cents(b.basis, signed=True), fmt.tone_of(b.basis)),
+            Cell(fmt.pct(b.basis_pct, 3, signed=True), fmt.tone_of(b.basis_pct)),
+            Cell(fmt.pct(b.annualized_pct, 1, signed=True), fmt.tone_of(b.annualized_pct)),
+            Cell(fmt.pct(funding_pct, 4, signed=True), fmt.tone_of(funding_pct)),
+            Cell(fmt.pct(b.funding_apr_pct, 1, signed=True), fmt.tone_of(b.funding_apr_pct)),
+            Cell(fmt.countdown(until) if b.kind == "swap" else f"{b.days_to_expiry or 0:.0f}d"),
+            Cell("stale" if b.stale else "ok", "stale" if b.stale else "muted"),
+        )
+
+
+class HoldingsTable(BookTable):
+    BINDINGS = [
+        Binding("a", "app.add_row", "Add"),
+        Binding("d", "app.delete_row", "Delete"),
+    ]
+
+
+class PositionTable(BookTable):
+    BINDINGS = [
+        Binding("a", "app.add_row", "Add"),
+        Binding("d", "app.delete_row", "Delete"),
+        Binding("m", "app.move_row", "Move book"),
+    ]
+
+
+def holdings_table() -> BookTable:
+    return HoldingsTable(HOLDING_COLUMNS, "no holdings — press a to add one", id="holdings-table")
+
+
+def hedge_table() -> BookTable:
+    return PositionTable(HEDGE_COLUMNS, "no hedges — press a to add one", id="hedge-table")
+
+
+def alpha_table() -> BookTable:
+    return PositionTable(ALPHA_COLUMNS, "no alpha positions — press a to add one", id="alpha-table")
+
+
+def basis_table() -> BookTable:
+    return BookTable(BASIS_COLUMNS, "no futures quotes yet", id="basis-table")

@@ -1,0 +1,116 @@
+"""Summary bar: totals, margin health, allocation, feed state, shock and draft diff."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.content import Content
+from textual.widgets import Static
+
+from core.report import Report
+from tui import format as fmt
+
+HEALTH_VAR = {"ok": "$success", "warn": "$warning", "danger": "$error"}
+FEED_VAR = {"live": "$success", "replay": "$accent", "stale": "$warning", "offline": "$error"}
+
+
+@dataclass(frozen=True)
+class FeedView:
+    status: str
+    age_ms: float | None
+    clock_text: str
+    note: str
+
+
+def _delta(now: float | None, saved: float | None, ratio: bool = False) -> str:
+    """' (+1,200)' when the draft differs from the saved book."""
+    if now is None or saved is None:
+        return ""
+    diff = now - saved
+    if ratio:
+        if abs(diff) < 5e-7:
+            return ""
+        return f" [$warning]({fmt.pct(diff * 100, 2, signed=True)})[/]"
+    if abs(diff) < 0.5:
+        return ""
+    return f" [$warning]({fmt.usd(diff, signed=True)})[/]"
+
+
+def summary_chunks(report: Report, saved: Report | None, feed: FeedView, dirty: int) -> list[str]:
+    """The bar's items as Textual markup (theme variables, no fixed colours)."""
+    t = report.totals
+    s = saved.totals if saved else None
+    health = HEALTH_VAR.get(t.health, "$error")
+    chunks = [
+        f"[b]Equity[/] {fmt.usd(t.equity)}{_delta(t.equity, s and s.equity)}",
+        f"[b]Net[/] {fmt.usd(t.net_exposure_usd, signed=True)} "
+        f"({fmt.pct(t.net_exposure_pct, 1)}){_delta(t.net_exposure_usd, s and s.net_exposure_usd)}",
+        f"[b]β-wtd[/] {fmt.usd(t.beta_weighted_exposure_usd, signed=True)}"
+        f"{_delta(t.beta_weighted_exposure_usd, s and s.beta_weighted_exposure_usd)}",
+        f"[b]Gross[/] {fmt.usd(t.gross_exposure_usd)}"
+        f"{_delta(t.gross_exposure_usd, s and s.gross_exposure_usd)}",
+        f"[b]Margin[/] [{health}]{fmt.ratio_pct(t.margin_ratio)} {t.health.upper()}[/]"
+        f"{_delta(t.margin_ratio, s and s.margin_ratio, ratio=True)}",
+        "\n",
+    ]
+    for name, a in report.allocation.items():
+        mark = "[$success]✓[/]" if a.in_band else "[$warning]✗[/]"
+        chunks.append(f"[b]{name}[/] {fmt.pct(a.pct, 1)} [dim]{a.band[0]:g}–{a.band[1]:g}[/]{mark}")
+    chunks.append(f"[b]uPnL[/] {fmt.usd(t.unrealized_pnl_usd, signed=True)}")
+    chunks.append(f"[b]Fund[/] {fmt.usd_cents(t.funding_usd_per_period, signed=True)}/8h")
+    chunks.append("\n")
+    feed_var = FEED_VAR.get(feed.status, "$warning")
+    chunks.append(
+        f"[b]Feed[/] [{feed_var}]{feed.status.upper()}[/] {feed.clock_text} "
+        f"age {fmt.age(feed.age_ms)}"
+    )
+    sc = report.scenario
+    if sc.shock_pct:
+        liq = f" [$error]{len(sc.liquidated)} liq.[/]" if sc.liquidated else ""
+        chunks.append(
+            f"[b]Shock[/] [reverse]{sc.shock_pct:+g}%[/] PnL {fmt.usd(sc.pnl_usd, signed=True)} "
+            f"mr {fmt.ratio_pct(sc.margin_ratio)}{liq}"
+        )
+    else:
+        chunks.append("[b]Shock[/] 0%")
+    if dirty:
+        chunks.append(f"[$warning]● draft: {dirty} change{'s' if dirty != 1 else ''}[/]")
+    if feed.note:
+        chunks.append(f"[$warning]{feed.note}[/]")
+    return chunks
+
+
+def pack_lines(chunks: list[str], width: int) -> str:
+    """Join chunks two spaces apart, wrapping at `width`; '\\n' prefers a break."""
+    lines: list[str] = []
+    line, used = "", 0
+    for chunk in chunks:
+        if chunk == "\n":
+            if line:
+                lines.append(line)
+            line, used = "", 0
+            continue
+        size = Content.from_markup(chunk).cell_length
+        if line and used + 2 + size > width:
+            lines.append(line)
+            line, used = "", 0
+        line, used = (f"{line}  {chunk}", used + 2 + size) if line else (chunk, size)
+    if line:
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def summary_markup(
+    report: Report, saved: Report | None, feed: FeedView, dirty: int, width: int = 200
+) -> str:
+    return pack_lines(summary_chunks(report, saved, feed, dirty), width)
+
+
+class SummaryBar(Static):
+    """Fixed-height bar; updated without relayout."""
+
+    def show(self, report: Report, saved: Report | None, feed: FeedView, dirty: int) -> None:
+        width = max(self.size.width - 2, 40)
+        self.update(
+            Content.from_markup(summary_markup(report, saved, feed, dirty, width)), layout=False
+        )
