@@ -42,7 +42,7 @@ from tui.widgets.panes import (
 )
 from tui.widgets.summary import FeedView, SummaryBar
 
-FeedRunner = Callable[[Callable[[MarketState], None]], Awaitable[None]]
+FeedRunner = Callable[[Callable[[MarketState], None], Callable[[str, str], None]], Awaitable[None]]
 
 # Which portfolio field a column edits.
 POSITION_FIELDS = {
@@ -246,7 +246,7 @@ class SymbiosisApp(App[int]):
     @work(exclusive=True, group="feed")
     async def run_feed(self) -> None:
         assert self.feed is not None
-        await self.feed(self.market_update)
+        await self.feed(self.market_update, self.say)
 
     def market_update(self, market: MarketState) -> None:
         """Called by the feed for every tick; a burst becomes one recompute."""
@@ -350,7 +350,10 @@ class SymbiosisApp(App[int]):
 
     def say(self, message: str, severity: str = "information") -> None:
         """One status line under the panes (errors stay until the next message)."""
-        status = self._main().query_one("#status", Static)
+        try:
+            status = self._main().query_one("#status", Static)
+        except (LookupError, NoMatches):  # not mounted yet, or shutting down
+            return
         status.set_classes(f"-{severity}")
         status.update(escape(message))
 
