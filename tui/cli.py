@@ -293,9 +293,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _attach_shock_values(argv: Sequence[str]) -> list[str]:
+    """'--shock -10%' -> '--shock=-10%': argparse takes '-10%' for an option otherwise."""
+    args = list(argv)
+    for i in range(len(args) - 1):
+        if args[i] == "--shock" and args[i + 1].startswith("-"):
+            args[i : i + 2] = [f"--shock={args[i + 1]}"]
+            break
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_attach_shock_values(sys.argv[1:] if argv is None else argv))
     handlers = {"report": run_report, "record": run_record, None: run_tui}
     try:
         return handlers[args.command](args)

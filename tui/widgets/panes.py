@@ -16,26 +16,26 @@ from tui import format as fmt
 from tui.widgets.book_table import BookTable, Cell, Column, Tone
 
 HOLDING_COLUMNS = (
-    Column("asset", "Asset", 6, "left"),
-    Column("qty", "Qty", 12, editable=True),
-    Column("price", "Price", 10),
-    Column("value", "Value $", 10),
+    Column("asset", "Asset", 5, "left"),
+    Column("qty", "Qty", 10, editable=True),
+    Column("price", "Price", 9),
+    Column("value", "Value $", 9),
     Column("weight", "Wt %", 6),
     Column("beta", "β", 5),
     Column("change", "24h %", 7),
-    Column("hedged", "Hedged", 7),
-    Column("net", "Net $", 10),
-    Column("cost", "Cost $", 10, editable=True),
+    Column("hedged", "Hedged", 6),
+    Column("net", "Net $", 9),
+    Column("cost", "Cost $", 9, editable=True),
     Column("pnl", "PnL $", 9),
 )
 
 HEDGE_COLUMNS = (
-    Column("id", "Id", 9, "left"),
-    Column("symbol", "Symbol", 20, "left", editable=True),
+    Column("id", "Id", 8, "left"),
+    Column("symbol", "Contract", 11, "left", editable=True),
     Column("side", "Side", 5, "left", editable=True),
     Column("size", "Size", 9, editable=True),
     Column("notional", "Notional $", 10),
-    Column("hedge", "Hedge %", 7),
+    Column("hedge", "Hedge", 5),
     Column("upnl", "uPnL $", 8),
     Column("liq", "Liq.", 9),
     Column("dist", "Dist %", 6),
@@ -48,9 +48,9 @@ HEDGE_COLUMNS = (
 )
 
 ALPHA_COLUMNS = (
-    Column("id", "Id", 9, "left"),
+    Column("id", "Id", 8, "left"),
     Column("kind", "Kind", 5, "left"),
-    Column("symbol", "Symbol", 20, "left", editable=True),
+    Column("symbol", "Contract", 11, "left", editable=True),
     Column("side", "Side", 5, "left", editable=True),
     Column("size", "Size", 9, editable=True),
     Column("lev", "Lev", 5, editable=True),
@@ -187,7 +187,9 @@ class PositionSource:
         values: dict[str, Cell] = {
             "id": Cell(pid),
             "kind": Cell("basis" if kind == "basis" else "dir"),
-            "symbol": Cell(symbol),
+            "symbol": Cell(
+                contract_label(symbol, "future" if "-" in symbol.split(":")[-1] else "swap")
+            ),
             "side": Cell(side, "positive" if side == "long" else "negative"),
             "size": Cell(fmt.qty(size)),
             "notional": Cell(fmt.usd(notional)),

@@ -45,12 +45,12 @@ def summary_chunks(report: Report, saved: Report | None, feed: FeedView, dirty: 
         f"[b]Equity[/] {fmt.usd(t.equity)}{_delta(t.equity, s and s.equity)}",
         f"[b]Net[/] {fmt.usd(t.net_exposure_usd, signed=True)} "
         f"({fmt.pct(t.net_exposure_pct, 1)}){_delta(t.net_exposure_usd, s and s.net_exposure_usd)}",
+        f"[b]Margin[/] [{health}]{fmt.ratio_pct(t.margin_ratio)} {t.health.upper()}[/]"
+        f"{_delta(t.margin_ratio, s and s.margin_ratio, ratio=True)}",
         f"[b]β-wtd[/] {fmt.usd(t.beta_weighted_exposure_usd, signed=True)}"
         f"{_delta(t.beta_weighted_exposure_usd, s and s.beta_weighted_exposure_usd)}",
         f"[b]Gross[/] {fmt.usd(t.gross_exposure_usd)}"
         f"{_delta(t.gross_exposure_usd, s and s.gross_exposure_usd)}",
-        f"[b]Margin[/] [{health}]{fmt.ratio_pct(t.margin_ratio)} {t.health.upper()}[/]"
-        f"{_delta(t.margin_ratio, s and s.margin_ratio, ratio=True)}",
         "\n",
     ]
     for name, a in report.allocation.items():
@@ -109,8 +109,15 @@ def summary_markup(
 class SummaryBar(Static):
     """Fixed-height bar; updated without relayout."""
 
+    _last: tuple[Report, Report | None, FeedView, int] | None = None
+
     def show(self, report: Report, saved: Report | None, feed: FeedView, dirty: int) -> None:
-        width = max(self.size.width - 2, 40)
-        self.update(
-            Content.from_markup(summary_markup(report, saved, feed, dirty, width)), layout=False
-        )
+        self._last = (report, saved, feed, dirty)
+        # Before the first layout the widget has no size yet: use the screen's width.
+        width = max(self.content_size.width or (self.app.size.width - 2), 40)
+        markup = summary_markup(report, saved, feed, dirty, width)
+        self.update(Content.from_markup(markup), layout=False)
+
+    def on_resize(self) -> None:
+        if self._last is not None:
+            self.show(*self._last)
