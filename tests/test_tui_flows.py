@@ -55,14 +55,15 @@ async def test_invalid_edit_keeps_old_value_and_says_why(workspace):
         await edit_hedge_size(pilot, "abc")
         assert app.draft.current.position("h-btc").size == 0.5
         assert app.report.totals.net_exposure_usd == net
-        message = str(app.screen.query_one("#edit-message").render())
+        message = str(app.screen.query_one("#status").render())
         assert "'abc' is not a number" in message
+        assert "old value kept" in message
         assert app.edit is not None  # editor stays open to fix the value
         await pilot.press("escape")
         assert app.edit is None
         await edit_hedge_size(pilot, "-1")
         assert app.draft.current.position("h-btc").size == 0.5
-        assert "must be > 0" in str(app.screen.query_one("#edit-message").render())
+        assert "must be > 0" in str(app.screen.query_one("#status").render())
 
 
 async def test_undo_and_redo_walk_the_draft_history(workspace):
@@ -200,7 +201,7 @@ async def test_add_move_and_delete_positions_with_keys(workspace):
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         await pilot.press("3", "a")
-        editor = app.screen.query_one("#edit-input")
+        editor = app.screen.query_one("#cell-editor")
         assert editor.value.startswith("ETH/USDT:USDT long")
         editor.value = "ETH/USDT:USDT short 2 2500 4"
         await pilot.press("enter")

@@ -13,9 +13,10 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container, Vertical
 from textual.css.query import NoMatches
+from textual.geometry import Region
 from textual.markup import escape
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Footer, Input, Static
 
 from core import edits
 from core.config import (
@@ -122,13 +123,6 @@ class Pane(Vertical):
         yield self.table
 
 
-class EditBar(Vertical):
-    def compose(self) -> ComposeResult:
-        yield Label("", id="edit-prompt")
-        yield Input(id="edit-input")
-        yield Label("", id="edit-message")
-
-
 class MainScreen(Screen):
     def on_mount(self) -> None:
         self.app.main_mounted()  # type: ignore[attr-defined]
@@ -140,7 +134,7 @@ class MainScreen(Screen):
             yield Pane("2 Hedge overlay", hedge_table(), "pane-hedge")
             yield Pane("3 Alpha engine", alpha_table(), "pane-alpha")
             yield Pane("4 Basis ticker", basis_table(), "pane-basis")
-        yield EditBar(id="editbar")
+        yield Input(id="cell-editor", select_on_focus=True)
         yield Static("", id="status")
         yield Footer()
 
@@ -447,54 +441,62 @@ class SymbiosisApp(App[int]):
             return
         self.say("the basis ticker is market data; nothing to edit")
 
+    def _editor_region(self, context: EditContext) -> Region:
+        """Where the in-place editor sits: over the cell, the next free row, or the summary."""
+        table = context.table
+        if context.kind in ("holding", "position") and table is not None:
+            cell = table.cursor_region()
+            wanted = 22 if context.field == "symbol" else 14
+            return Region(cell.x, cell.y, max(cell.width, wanted), 1)
+        if context.kind.startswith("add") and table is not None:
+            return table.next_row_region()
+        summary = self._main().query_one(SummaryBar).region
+        return Region(summary.right - 32, summary.y, 30, 1)
+
     def open_editor(self, context: EditContext, what: str, value: str) -> None:
-        main = self._main()
+        """Open the one-line editor in place; the status line says what is edited."""
         self.edit = context
-        main.query_one("#edit-prompt", Label).update(
-            f"Edit {escape(what)} — enter applies, esc cancels · numbers: 1.5  +20%  -10%  x1.2"
-        )
-        main.query_one("#edit-message", Label).update("")
-        editor = main.query_one("#edit-input", Input)
+        editor = self._main().query_one("#cell-editor", Input)
+        region = self._editor_region(context)
+        editor.styles.offset = (region.x, region.y)
+        editor.styles.width = region.width
         editor.value = value
-        main.query_one("#editbar").add_class("-open")
+        editor.add_class("-open")
         editor.focus()
         # Typing replaces the old value; arrows keep it for a small change.
         editor.action_select_all()
+        self.say(
+            f"Edit {what} — enter applies, esc cancels · numbers: 1.5  +20%  -10%  x1.2",
+            "prompt",
+        )
 
     def close_editor(self) -> None:
-        main = self._main()
-        main.query_one("#editbar").remove_class("-open")
+        self._main().query_one("#cell-editor", Input).remove_class("-open")
         context, self.edit = self.edit, None
         if context and context.table is not None:
             context.table.focus()
 
-    @on(Input.Submitted, "#edit-input")
+    @on(Input.Submitted, "#cell-editor")
     def submit_edit(self, event: Input.Submitted) -> None:
         context = self.edit
         if context is None:
             return
         text = event.value
+        before = self.draft.current
         try:
             change = self._change_for(context, text)
-            new = change(self.draft.current)
+            new = change(before)
         except edits.EditError as exc:
-            self._main().query_one("#edit-message", Label).update(
-                escape(f"✗ {exc} — old value kept")
-            )
+            self.say(f"✗ {exc} — old value kept; fix it or press esc", "error")
             return
         self.draft.history.push(new)
         self.close_editor()
         self.recompute()
         if context.kind == "add-position" and context.table is not None:
-            added = {p.id for p in new.positions} - {p.id for p in self._previous().positions}
+            added = {p.id for p in new.positions} - {p.id for p in before.positions}
             if added:
                 context.table.move_to_key(added.pop())
-        self.say(f"{context.key or context.kind} {context.field}: set".strip())
-
-    def _previous(self) -> Portfolio:
-        # After push, undo's top is the portfolio before the change.
-        past = self.draft.history._past  # noqa: SLF001 - read-only peek
-        return past[-1] if past else self.draft.saved
+        self.say(f"{context.key or context.kind} {context.field}: set to {text.strip()}".strip())
 
     def _change_for(self, context: EditContext, text: str) -> Callable[[Portfolio], Portfolio]:
         if context.kind == "holding":

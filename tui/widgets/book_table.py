@@ -14,7 +14,7 @@ from typing import Literal, Protocol
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -154,6 +154,21 @@ class BookTable(ScrollView, can_focus=True):
             if self.source.key(index) == key:
                 self.cursor_row = index
                 return
+
+    def cursor_region(self) -> Region:
+        """Screen region of the cell under the cursor."""
+        content = self.content_region
+        x = sum(c.width + 1 for c in self.columns[: self.cursor_col]) - int(self.scroll_offset.x)
+        y = 1 + self.cursor_row - int(self.scroll_offset.y)
+        return Region(
+            content.x + max(x, 0), content.y + y, self.columns[self.cursor_col].width + 1, 1
+        )
+
+    def next_row_region(self) -> Region:
+        """Screen region of the first free line under the rows (or the last line)."""
+        content = self.content_region
+        y = min(1 + len(self.source) - int(self.scroll_offset.y), max(content.height - 1, 1))
+        return Region(content.x, content.y + y, content.width, 1)
 
     # -- cursor -----------------------------------------------------------
 
