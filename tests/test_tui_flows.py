@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core.config import load_portfolio
+from core.feeds.replay_file import load_replay_end
+from core.feeds.state import with_status
 from tests.tui_helpers import make_app, make_workspace
 from tui.screens import ChoiceScreen, HelpScreen
 from tui.widgets.book_table import BookTable
@@ -268,3 +270,40 @@ async def test_feed_ticks_are_coalesced_into_one_recompute(workspace):
         await pilot.pause(0.2)
         # One recompute for the draft burst (the saved book is computed alongside).
         assert app.recompute_count == count + 1
+
+
+async def test_theme_from_config_is_applied_at_start(tmp_path):
+    folder = make_workspace(tmp_path)
+    config = folder / "config.toml"
+    config.write_text(config.read_text().replace('"symbiosis-dark"', '"symbiosis-colorblind"', 1))
+    app = make_app(folder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.theme == "symbiosis-colorblind"
+
+
+async def test_stale_feed_is_shown_in_the_summary_and_prices_are_marked(workspace):
+    app = make_app(workspace)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        app.market_update(with_status(app.market, "stale"))
+        await pilot.pause(0.2)
+        assert "STALE" in str(app.screen.query_one("#summary").render())
+        basis = app.screen.query_one("#basis-table", BookTable)
+        assert all(basis.source.row_tone(i) == "stale" for i in range(len(basis.source)))
+
+
+async def test_replay_feed_drives_the_app_to_the_recording_end(workspace):
+    from tui.feed_runner import first_replay_state, replay_runner
+
+    replay = workspace / "data" / "demo.jsonl"
+    app = make_app(workspace)
+    app.market = first_replay_state(replay)
+    app.feed = replay_runner(replay, speed=None)  # no waiting between events
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.5)
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+        end = load_replay_end(replay)
+        assert app.market.clock_ms == end.clock_ms
+        assert app.report.position("h-btc").mark_price == end.mark("BTC/USDT:USDT")
