@@ -62,7 +62,17 @@ def _ratio(numerator: float, denominator: float) -> float | None:
         return 0.0
     if denominator <= 0:
         return None
-    return numerator / denominator
+    ratio = numerator / denominator
+    # A balance of a few 1e-300 dollars overflows: as undefined as no balance at all.
+    return ratio if math.isfinite(ratio) else None
+
+
+def _pct_of(part: float, whole: float) -> float | None:
+    """part / whole in percent; None when whole is not positive or the share overflows."""
+    if whole <= 0:
+        return None
+    share = part / whole * 100.0
+    return share if math.isfinite(share) else None
 
 
 def _tier_expressions(notional: pl.Expr, n_tiers: int, prefix: str = "") -> tuple[pl.Expr, pl.Expr]:
@@ -457,7 +467,7 @@ def compute(
             qty=h.qty,
             price=price,
             value_usd=h.qty * (price or 0.0),
-            weight_pct=(h.qty * (price or 0.0) / equity * 100.0) if equity > 0 else None,
+            weight_pct=_pct_of(h.qty * (price or 0.0), equity),
             beta=_beta(h.asset, settings).value,
             beta_assumed=_beta(h.asset, settings).assumed,
             change_24h_pct=(
@@ -477,14 +487,14 @@ def compute(
     )
     bands = settings.bands
     allocation = {
-        "core": _allocation(core_value / equity * 100.0 if equity > 0 else None, bands["core"]),
+        "core": _allocation(_pct_of(core_value, equity), bands["core"]),
         "hedge": _allocation(
-            hedge_notional / core_value * 100.0
+            _pct_of(hedge_notional, core_value)
             if core_value > 0
             else (0.0 if not hedge_notional else None),
             bands["hedge"],
         ),
-        "alpha": _allocation(alpha_margin / equity * 100.0 if equity > 0 else None, bands["alpha"]),
+        "alpha": _allocation(_pct_of(alpha_margin, equity), bands["alpha"]),
     }
 
     # Scenario: BTC moves by s, every other asset by beta x s (stablecoins: 0); like the
@@ -518,7 +528,7 @@ def compute(
     totals = Totals(
         equity=equity,
         net_exposure_usd=net_exposure,
-        net_exposure_pct=net_exposure / equity * 100.0 if equity > 0 else None,
+        net_exposure_pct=_pct_of(net_exposure, equity),
         beta_weighted_exposure_usd=beta_weighted,
         gross_exposure_usd=gross,
         margin_ratio=margin_ratio,

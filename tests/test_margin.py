@@ -151,12 +151,8 @@ def test_zero_size_or_degenerate_rate_gives_no_price():
 
 def test_distance_to_liquidation_is_a_fraction_of_mark():
     # |60,000 - 40,160.6426| / 60,000 = 0.330656
-    assert distance_to_liquidation(60_000.0, 40_160.64257028112) == pytest.approx(
-        0.33065595716198
-    )
+    assert distance_to_liquidation(60_000.0, 40_160.64257028112) == pytest.approx(0.33065595716198)
     # A short: |60,000 - 79,681.27| / 60,000 = 0.328021
-    assert distance_to_liquidation(60_000.0, 79_681.27490039841) == pytest.approx(
-        0.32802124833997
-    )
+    assert distance_to_liquidation(60_000.0, 79_681.27490039841) == pytest.approx(0.32802124833997)
     assert distance_to_liquidation(60_000.0, None) is None
     assert distance_to_liquidation(0.0, 1.0) is None
