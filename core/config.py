@@ -308,7 +308,13 @@ def _position(fields: _Fields, book: str) -> Position:
         margin_usd=fields.number("margin_usd", positive=True),
         kind=kind,  # type: ignore[arg-type]
         spot_qty=fields.number("spot_qty", 0.0, minimum=0.0, required=kind == "basis") or 0.0,
+        extra=_unknown(fields.data, POSITION_KEYS),
     )
+
+
+def _unknown(row: Mapping[str, Any], known: tuple[str, ...]) -> Mapping[str, Any]:
+    """Keys of a row the app does not use, kept so that a save never drops them."""
+    return frozen_map({k: v for k, v in row.items() if k not in known})
 
 
 def load_portfolio(path: str | Path) -> LoadedPortfolio:
@@ -331,6 +337,7 @@ def load_portfolio(path: str | Path) -> LoadedPortfolio:
                 asset=asset,
                 qty=f.number("qty", required=True, minimum=0.0),
                 cost_usd=f.number("cost_usd", minimum=0.0),
+                extra=_unknown(raw, HOLDING_KEYS),
             )
         )
     positions = []
@@ -349,7 +356,10 @@ def load_portfolio(path: str | Path) -> LoadedPortfolio:
     known = {"account", "holdings", *BOOK_TABLES.values()}
     extra = {k: v for k, v in data.items() if k not in known}
     portfolio = Portfolio(
-        collateral_usd=collateral or 0.0, holdings=tuple(holdings), positions=tuple(positions)
+        collateral_usd=collateral or 0.0,
+        holdings=tuple(holdings),
+        positions=tuple(positions),
+        account_extra=_unknown(account.data, ("collateral_usd",)),
     )
     return LoadedPortfolio(portfolio, path, fingerprint, frozen_map(extra))
 
@@ -358,12 +368,15 @@ def portfolio_document(
     portfolio: Portfolio, extra: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """The TOML document (as dicts) of a portfolio, in the design's format."""
-    doc: dict[str, Any] = {"account": {"collateral_usd": portfolio.collateral_usd}}
+    doc: dict[str, Any] = {
+        "account": {"collateral_usd": portfolio.collateral_usd, **portfolio.account_extra}
+    }
     doc["holdings"] = [
         {
             "asset": h.asset,
             "qty": h.qty,
             **({"cost_usd": h.cost_usd} if h.cost_usd is not None else {}),
+            **h.extra,
         }
         for h in portfolio.holdings
     ]
@@ -383,11 +396,37 @@ def portfolio_document(
             )
             if p.margin_usd is not None:
                 row["margin_usd"] = p.margin_usd
+            row.update(p.extra)
             rows.append(row)
         doc[table] = rows
     for key, value in (extra or {}).items():
         doc.setdefault(key, value)
     return doc
+
+
+def render_portfolio(doc: Mapping[str, Any]) -> str:
+    """TOML text in the design's layout: [account], then one [[table]] per row.
+
+    tomli-w alone writes short rows as inline tables; hand-edited files read
+    better with a header per row, so rows are written one by one.
+    """
+    known = {"account", "holdings", *BOOK_TABLES.values()}
+    others = {k: v for k, v in doc.items() if k not in known}
+    # Everything but plain tables goes before the first header: a key written
+    # after a header would belong to that table.
+    plain = {k: v for k, v in others.items() if not isinstance(v, dict)}
+    chunks = [tomli_w.dumps(plain)] if plain else []
+    chunks.append(tomli_w.dumps({"account": doc["account"]}))
+    for table in ("holdings", *BOOK_TABLES.values()):
+        rows = doc.get(table) or []
+        if any(isinstance(v, dict) for row in rows for v in row.values()):
+            chunks.append(tomli_w.dumps({table: rows}))  # nested tables need tomli-w's layout
+            continue
+        chunks.extend(f"[[{table}]]\n{tomli_w.dumps(row)}" for row in rows)
+    tables = {k: v for k, v in others.items() if isinstance(v, dict)}
+    if tables:
+        chunks.append(tomli_w.dumps(tables))
+    return "\n".join(chunks)
 
 
 def save_portfolio(
@@ -410,7 +449,7 @@ def save_portfolio(
                 f"{path} changed on disk since it was loaded; not overwritten "
                 "(reload it, or save under another name)"
             )
-    payload = tomli_w.dumps(portfolio_document(portfolio, extra)).encode("utf-8")
+    payload = render_portfolio(portfolio_document(portfolio, extra)).encode("utf-8")
     directory = path.parent
     handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:

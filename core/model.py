@@ -32,6 +32,8 @@ class Holding:
     asset: str
     qty: float
     cost_usd: float | None = None
+    # Keys the user wrote that the app does not use: kept and written back on save.
+    extra: Mapping = field(default_factory=lambda: _EMPTY, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Position:
     margin_usd: float | None = None
     kind: PositionKind = "future"
     spot_qty: float = 0.0
+    extra: Mapping = field(default_factory=lambda: _EMPTY, compare=False, hash=False)
 
     @property
     def sign(self) -> int:
@@ -72,6 +75,7 @@ class Portfolio:
     collateral_usd: float = 0.0
     holdings: tuple[Holding, ...] = ()
     positions: tuple[Position, ...] = ()
+    account_extra: Mapping = field(default_factory=lambda: _EMPTY, compare=False, hash=False)
 
     def book(self, name: Book) -> tuple[Position, ...]:
         return tuple(p for p in self.positions if p.book == name)
