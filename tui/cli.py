@@ -251,7 +251,10 @@ def run_tui(args: argparse.Namespace) -> int:
     session = open_session(args.config, args.portfolio, args.replay)
     from tui.app import run_app  # lazy: Textual only for the TUI
 
-    return run_app(session, replay_given=bool(args.replay))
+    try:
+        return run_app(session, replay_given=bool(args.replay))
+    except ReplayError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def _shock(text: str) -> float:

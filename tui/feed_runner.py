@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from core.feeds.replay_file import read_events
+from core.feeds.replay_file import ReplayError, apply_event, numbered_events
 from core.feeds.state import MarketStateBuilder
 from core.model import MarketState
 
@@ -31,12 +31,12 @@ def first_replay_state(path: Path) -> MarketState:
     builder = MarketStateBuilder()
     note = ""
     first_ts = None
-    for event in read_events(path):
+    for number, event in numbered_events(path):
         if first_ts is None:
             first_ts = event["ts"]
         elif event["ts"] != first_ts:
             break
-        builder.apply(event)
+        apply_event(builder, path, number, event)
         if isinstance(event.get("note"), str):
             note = event["note"]
     return builder.state(status="replay", note=note)
@@ -52,7 +52,11 @@ def replay_runner(path: Path, speed: float | None = 1.0) -> FeedRunner:
             async for state in feed.updates():
                 publish(state)
         finally:
-            await feed.stop()
+            try:
+                await feed.stop()
+            except ReplayError as exc:
+                say(f"replay stopped: {exc}", "error")
+                return
         say(f"replay {path.name} finished; figures stay at its last prices", "information")
 
     return run

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from core.feeds.base import FeedBase
-from core.feeds.replay_file import ReplayError, read_events
+from core.feeds.replay_file import apply_event, numbered_events
 from core.feeds.state import MarketStateBuilder
 from core.model import MarketState
 
@@ -70,16 +70,13 @@ class ReplayFeed(FeedBase):
     async def _play(self) -> None:
         previous_ts: int | None = None
         pending = False
-        for event in read_events(self.path):
+        for number, event in numbered_events(self.path):
             ts = event["ts"]
             if previous_ts is not None and ts != previous_ts and pending:
                 self._publish(self._state())
                 pending = False
                 await self._wait(ts - previous_ts)
-            try:
-                self._builder.apply(event)
-            except (KeyError, TypeError, ValueError) as exc:
-                raise ReplayError(f"{self.path}: event at ts={ts} is malformed ({exc})") from exc
+            apply_event(self._builder, self.path, number, event)
             if isinstance(event.get("note"), str):
                 self._note = event["note"]
             previous_ts = ts

@@ -17,6 +17,20 @@ class ReplayError(ValueError):
 
 def read_events(path: str | Path) -> Iterator[dict[str, Any]]:
     """Events of a replay file, oldest first, validated line by line."""
+    for _, event in numbered_events(path):
+        yield event
+
+
+def apply_event(builder: MarketStateBuilder, path: str | Path, number: int, event: dict) -> None:
+    """builder.apply(event), with a malformed event reported by file and line."""
+    try:
+        builder.apply(event)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ReplayError(f"{path}:{number}: malformed {event.get('type')} event ({exc})") from exc
+
+
+def numbered_events(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, event) pairs of a replay file, validated line by line."""
     path = Path(path)
     try:
         handle = path.open(encoding="utf-8")
@@ -41,7 +55,7 @@ def read_events(path: str | Path) -> Iterator[dict[str, Any]]:
                 raise ReplayError(f"{path}:{number}: key 'ts' must be an integer (ms)")
             if event["type"] == "tiers" and not event.get("symbol"):
                 raise ReplayError(f"{path}:{number}: a 'tiers' event needs a 'symbol'")
-            yield event
+            yield number, event
 
 
 def load_replay_end(path: str | Path) -> MarketState:
@@ -51,13 +65,8 @@ def load_replay_end(path: str | Path) -> MarketState:
     """
     builder = MarketStateBuilder()
     note = ""
-    for event in read_events(path):
-        try:
-            builder.apply(event)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ReplayError(
-                f"{path}: event at ts={event.get('ts')} is malformed ({exc})"
-            ) from exc
+    for number, event in numbered_events(path):
+        apply_event(builder, path, number, event)
         info = event.get("note")
         if isinstance(info, str):
             note = info
