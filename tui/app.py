@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container, Vertical
@@ -79,6 +79,9 @@ class Draft:
 
     loaded: LoadedPortfolio
     history: edits.History = field(init=False)
+    _edited_cache: tuple[Portfolio, Portfolio, tuple[frozenset[str], int]] | None = field(
+        default=None, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         self.history = edits.History(self.loaded.portfolio)
@@ -93,6 +96,17 @@ class Draft:
 
     def edited_keys(self) -> tuple[frozenset[str], int]:
         """Ids/assets that differ from the saved book, and the count of changes."""
+        # Asked twice per paint and on every clock tick; the answer only changes with
+        # the draft or the saved book, and the scan is O(positions).
+        current, saved = self.current, self.saved
+        cached = self._edited_cache
+        if cached is not None and cached[0] is current and cached[1] is saved:
+            return cached[2]
+        result = self._diff()
+        self._edited_cache = (current, saved, result)
+        return result
+
+    def _diff(self) -> tuple[frozenset[str], int]:
         saved_positions = {p.id: p for p in self.saved.positions}
         saved_holdings = {h.asset: h for h in self.saved.holdings}
         current = self.current
@@ -126,6 +140,13 @@ class Pane(Vertical):
 class MainScreen(Screen):
     def on_mount(self) -> None:
         self.app.main_mounted()  # type: ignore[attr-defined]
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # The pane of the focused table stays active (unfolded, highlighted)
+        # while the in-place editor holds the focus.
+        if isinstance(event.widget, BookTable):
+            for pane in self.query(Pane):
+                pane.set_class(pane.table is event.widget, "-active")
 
     def compose(self) -> ComposeResult:
         yield SummaryBar(id="summary")
@@ -283,11 +304,13 @@ class SymbiosisApp(App[int]):
         """compute() the draft (and the saved book when the market moved), then paint."""
         try:
             report = compute(self.draft.current, self.market, self.shock_pct, self.settings)
-            if market_changed or self.saved_report is None:
-                self.saved_report = compute(self.draft.saved, self.market, 0.0, self.settings)
         except UnsupportedContractError as exc:
             self.say(str(exc), "error")
             return
+        if market_changed:
+            # The saved book's figures are only shown while the draft differs from it:
+            # computed on demand by _show_summary, not on every feed tick.
+            self.saved_report = None
         self.report = report
         self.recompute_count += 1
         self._paint()
@@ -318,9 +341,18 @@ class SymbiosisApp(App[int]):
     def _show_summary(self) -> None:
         assert self.report is not None
         _, dirty = self.draft.edited_keys()
-        saved = self.saved_report if dirty else None
+        saved = self._saved_report() if dirty else None
         # Shock figures compare against the unshocked draft, so show the draft diff only.
         self._main().query_one(SummaryBar).show(self.report, saved, self.feed_view(), dirty)
+
+    def _saved_report(self) -> Report | None:
+        """The saved book's report on the current market (computed once per market)."""
+        if self.saved_report is None:
+            try:
+                self.saved_report = compute(self.draft.saved, self.market, 0.0, self.settings)
+            except UnsupportedContractError:
+                return None
+        return self.saved_report
 
     def _update_pane_titles(self) -> None:
         report = self.report

@@ -12,7 +12,7 @@ HELP_SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     (
         "Panes",
         (
-            ("1 2 3 4", "focus Holdings / Hedge overlay / Alpha engine / Basis ticker"),
+            ("1 2 3 4", "focus Holdings / Hedges / Alpha / Basis"),
             ("tab  shift+tab", "next / previous pane"),
             ("↑↓←→  h j k l", "move the cell cursor"),
             ("g G  home end", "first / last row"),
@@ -23,7 +23,7 @@ HELP_SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         "What-if edits (go to a draft until saved)",
         (
             ("enter", "edit the cell (side and mode toggle); esc cancels"),
-            ("", "numbers: 0.25  1,500  +20%  -10%  x1.2 (relative to the old value)"),
+            ("", "numbers: 0.25  1,500  +20%  -10%  x1.2 (relative)"),
             ("a", "add a holding / position in the focused pane"),
             ("d", "delete the row under the cursor"),
             ("m", "move a position between hedge overlay and alpha engine"),
@@ -68,7 +68,7 @@ def help_markup() -> str:
     for title, rows in HELP_SECTIONS:
         lines.append(f"[b $accent]{title}[/]")
         for keys, text in rows:
-            lines.append(f"  [b]{keys:<26}[/] {text}")
+            lines.append(f"  [b]{keys:<24}[/] {text}")
         lines.append("")
     lines.append("[dim]esc or ? closes this help[/]")
     return "\n".join(lines)

@@ -116,6 +116,9 @@ class SummaryBar(Static):
         # Before the first layout the widget has no size yet: use the screen's width.
         width = max(self.content_size.width or (self.app.size.width - 2), 40)
         markup = summary_markup(report, saved, feed, dirty, width)
+        lines = markup.count("\n") + 1
+        if self.styles.height is None or self.styles.height.value != lines:
+            self.styles.height = lines  # relayout only when the line count changes
         self.update(Content.from_markup(markup), layout=False)
 
     def on_resize(self) -> None:
