@@ -307,3 +307,48 @@ async def test_replay_feed_drives_the_app_to_the_recording_end(workspace):
         end = load_replay_end(replay)
         assert app.market.clock_ms == end.clock_ms
         assert app.report.position("h-btc").mark_price == end.mark("BTC/USDT:USDT")
+
+
+async def test_notes_explain_assumptions_and_details_show_every_position_figure(workspace):
+    app = make_app(workspace)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        # DOGE has no price in the demo and no beta in config.toml.
+        await pilot.press("1", "a", *list("DOGE 1000"), "enter")
+        await pilot.pause()
+        assert "note" in str(app.screen.query_one("#summary").render())
+        await pilot.press("w")
+        await pilot.pause()
+        notes = str(app.screen.query_one("#text-body").render())
+        assert "no spot price for DOGE" in notes
+        assert "made-up demo data" in notes
+        await pilot.press("escape", "2", "i")
+        await pilot.pause()
+        details = str(app.screen.query_one("#text-body").render())
+        row = app.report.position("h-btc")
+        assert "h-btc" in details and "liquidation price" in details
+        assert f"{row.liquidation_price:,.1f}" in details
+
+
+async def test_sort_key_orders_positions_by_the_cursor_column_and_flips(workspace):
+    app = make_app(workspace)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await pilot.press("3")
+        for text in ("ETH/USDT:USDT long 2 2500 10", "BTC/USDT:USDT long 0.1 60000 20"):
+            await pilot.press("a")
+            app.screen.query_one("#cell-editor").value = text
+            await pilot.press("enter")
+            await pilot.pause()
+        alpha = app.screen.query_one("#alpha-table", BookTable)
+        alpha.cursor_col = [c.key for c in alpha.columns].index("dist")
+        await pilot.press("s")
+        keys = [alpha.source.key(i) for i in range(len(alpha.source))]
+        dists = [app.report.position(k).distance_to_liquidation_pct for k in keys]
+        assert dists == sorted(dists)  # closest to liquidation first
+        assert len(keys) == 3
+        await pilot.press("s")
+        keys = [alpha.source.key(i) for i in range(len(alpha.source))]
+        assert [app.report.position(k).distance_to_liquidation_pct for k in keys] == sorted(
+            dists, reverse=True
+        )

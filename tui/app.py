@@ -29,7 +29,8 @@ from core.config import (
 from core.engine import UnsupportedContractError, compute
 from core.model import MarketState, Portfolio
 from core.report import Report
-from tui.screens import ChoiceScreen, HelpScreen
+from tui import format as fmt
+from tui.screens import ChoiceScreen, HelpScreen, TextScreen
 from tui.themes import load_themes
 from tui.widgets.book_table import BookTable
 from tui.widgets.panes import (
@@ -184,6 +185,7 @@ class SymbiosisApp(App[int]):
         Binding("ctrl+o", "reload", "Reload", show=False),
         Binding("c", "edit_collateral", "Collateral", show=False),
         Binding("t", "next_theme", "Theme", show=False),
+        Binding("w", "show_notes", "Notes", show=False),
         Binding("q,ctrl+q", "quit_app", "Quit"),
     ]
 
@@ -328,7 +330,9 @@ class SymbiosisApp(App[int]):
         ):
             table = main.query_one(table_id, BookTable)
             table.set_source(
-                PositionSource(report, book, columns or table.columns, edited, liquidated)
+                PositionSource(
+                    report, book, columns or table.columns, edited, liquidated, table.sort
+                )
             )
         main.query_one("#basis-table", BookTable).set_source(
             BasisSource(report, self.market.clock_ms, self.market.stale_after_ms)
@@ -425,6 +429,42 @@ class SymbiosisApp(App[int]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    def action_show_notes(self) -> None:
+        """The engine's notes: assumed betas, default maintenance rates, missing prices."""
+        report = self.report
+        notes = list(report.warnings) if report else []
+        if self.market.note:
+            notes.append(f"market data: {self.market.note}")
+        body = "\n".join(f"• {escape(n)}" for n in notes) or "No notes: every figure has its data."
+        self.push_screen(TextScreen(f"[b]Notes on the figures[/]\n\n{body}"))
+
+    def action_position_details(self) -> None:
+        """Every figure of the position under the cursor."""
+        table = self._focused_table()
+        key = table.current_key if table else None
+        if table is None or key is None or table.id not in ("hedge-table", "alpha-table"):
+            self.say("details: put the cursor on a hedge or alpha position")
+            return
+        self.push_screen(TextScreen(position_details(self.report.position(key))))
+
+    def action_sort_rows(self) -> None:
+        """Sort a position table by the column under the cursor; again flips the order."""
+        table = self._focused_table()
+        if table is None or table.id not in ("hedge-table", "alpha-table"):
+            return
+        column = table.current_column
+        key = table.current_key
+        if table.sort and table.sort[0] == column.key:
+            table.sort = (column.key, not table.sort[1])
+        else:
+            # Risk columns read best worst-first: closest to liquidation, biggest loss.
+            table.sort = (column.key, column.key not in ("dist", "upnl", "id", "symbol", "side"))
+        self._paint()
+        if key is not None:
+            table.move_to_key(key)
+        order = "descending" if table.sort[1] else "ascending"
+        self.say(f"sorted by {column.label} ({order}); s again flips it")
 
     def action_next_theme(self) -> None:
         names = self.theme_names or [self.theme]
@@ -735,6 +775,46 @@ class SymbiosisApp(App[int]):
             )
         yield SystemCommand("Help", "Every key", self.action_help)
         yield SystemCommand("Quit", "Quit (asks when edits are unsaved)", self.action_quit_app)
+
+
+def position_details(p: Any) -> str:
+    """Markup of one PositionRow: sizes, margin, tier and liquidation."""
+    rows = [
+        ("book / kind", f"{p.book} / {p.kind}"),
+        ("contract", f"{p.symbol} ({p.margin_mode}, {p.leverage:g}x)"),
+        ("side, size", f"{p.side} {fmt.qty(p.size)}"),
+        (
+            "entry → mark",
+            f"{fmt.price(p.entry_price)} → {fmt.price(p.mark_price)}"
+            + (" (stale)" if p.stale else ""),
+        ),
+        ("notional", f"{fmt.usd_cents(p.notional_usd)} $"),
+        ("unrealized PnL", f"{fmt.usd_cents(p.unrealized_pnl_usd, signed=True)} $"),
+        ("margin (wallet)", f"{fmt.usd_cents(p.margin_usd)} $"),
+        ("initial margin", f"{fmt.usd_cents(p.initial_margin_usd)} $"),
+        (
+            "maintenance margin",
+            f"{fmt.usd_cents(p.maintenance_margin_usd)} $ at rate "
+            f"{fmt.pct(p.maintenance_margin_rate * 100, 3)}"
+            + (" (default rate: no tiers)" if p.tier_source == "default" else " (exchange tier)"),
+        ),
+        ("liquidation price", fmt.price(p.liquidation_price)),
+        ("distance to liq.", fmt.pct(p.distance_to_liquidation_pct, 2)),
+        (
+            "funding / period",
+            f"{fmt.usd_cents(p.funding_usd_per_period, signed=True)} $ "
+            f"(rate {fmt.pct(None if p.funding_rate is None else p.funding_rate * 100, 4)})",
+        ),
+        ("carry (annualized)", fmt.pct(p.carry_apr_pct, 2, signed=True)),
+        ("hedge ratio of asset", fmt.ratio_pct(p.hedge_ratio, 1)),
+    ]
+    if p.kind == "basis":
+        rows.append(
+            ("spot leg", f"{fmt.qty(p.spot_qty)} {p.asset} = {fmt.usd_cents(p.spot_leg_usd)} $")
+        )
+    lines = [f"[b]{escape(p.id)}[/]", ""]
+    lines += [f"  [b]{label:<22}[/] {escape(value)}" for label, value in rows]
+    return "\n".join(lines)
 
 
 def run_app(session: Any, replay_given: bool = False) -> int:

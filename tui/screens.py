@@ -44,6 +44,9 @@ HELP_SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     (
         "App",
         (
+            ("i", "every figure of the position under the cursor"),
+            ("s", "sort positions by the cursor's column (again: reverse)"),
+            ("w", "notes on the figures (assumed betas, default rates, missing prices)"),
             ("t", "next theme (dark / light / colour-blind)"),
             ("ctrl+p", "command palette"),
             ("?", "this help"),
@@ -104,3 +107,17 @@ class ChoiceScreen(ModalScreen[str]):
 
     def action_choose(self, key: str) -> None:
         self.dismiss(key)
+
+
+class TextScreen(ModalScreen[None]):
+    """A read-only page of markup (notes, position details); esc closes it."""
+
+    BINDINGS = [Binding("escape,q,enter", "dismiss", "Close")]
+
+    def __init__(self, markup: str) -> None:
+        super().__init__()
+        self.markup = markup
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-body"):
+            yield Static(self.markup + "\n\n[dim]esc closes[/]", id="text-body")

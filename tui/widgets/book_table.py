@@ -119,6 +119,7 @@ class BookTable(ScrollView, can_focus=True):
         self.columns = tuple(columns)
         self.empty_text = empty_text
         self.source: RowSource = EmptySource()
+        self.sort: tuple[str, bool] | None = None  # (column key, descending)
         self._cache: dict[int, Strip] = {}
         self._header: Strip | None = None
         self._total_width = sum(c.width for c in self.columns) + len(self.columns)
@@ -130,6 +131,7 @@ class BookTable(ScrollView, can_focus=True):
         """Show new rows; only the lines on screen get formatted."""
         self.source = source
         self._cache.clear()
+        self._header = None
         self.virtual_size = Size(self._total_width, len(source) + 1)
         if len(source) and self.cursor_row >= len(source):
             self.cursor_row = len(source) - 1
@@ -252,9 +254,13 @@ class BookTable(ScrollView, can_focus=True):
     def _header_strip(self) -> Strip:
         if self._header is None:
             style = self._style("header")
-            self._header = Strip(
-                self._segments([(c.label, style) for c in self.columns]), self._total_width
-            )
+            labels = []
+            for column in self.columns:
+                label = column.label
+                if self.sort is not None and self.sort[0] == column.key:
+                    label = label + ("▼" if self.sort[1] else "▲")
+                labels.append((label, style))
+            self._header = Strip(self._segments(labels), self._total_width)
         return self._header
 
     def _row_strip(self, index: int) -> Strip:

@@ -123,6 +123,29 @@ class HoldingsSource:
         )
 
 
+# Which frame column a position table's column sorts by.
+SORT_FIELDS = {
+    "id": "id",
+    "kind": "kind",
+    "symbol": "symbol",
+    "side": "side",
+    "size": "size",
+    "notional": "notional_usd",
+    "hedge": "hedge_ratio",
+    "upnl": "unrealized_pnl_usd",
+    "liq": "liquidation_price",
+    "dist": "distance_to_liquidation_pct",
+    "funding": "funding_usd_per_period",
+    "carry": "carry_apr_pct",
+    "entry": "entry_price",
+    "mark": "mark_price",
+    "lev": "leverage",
+    "mode": "margin_mode",
+    "margin": "margin_usd",
+    "spot_qty": "spot_qty",
+}
+
+
 class PositionSource:
     """Rows of one book, read from the report's position frame on demand."""
 
@@ -139,11 +162,15 @@ class PositionSource:
         columns: Sequence[Column],
         edited: frozenset[str],
         liquidated: frozenset[str],
+        sort: tuple[str, bool] | None = None,
     ) -> None:
         frame = report.position_frame
         self.frame = (
             frame.filter(pl.col("book") == book).select(self.FIELDS) if frame.height else frame
         )
+        field = SORT_FIELDS.get(sort[0]) if sort else None
+        if field and self.frame.height:
+            self.frame = self.frame.sort(field, descending=sort[1], nulls_last=True)
         self.ids: list[str] = self.frame["id"].to_list() if self.frame.height else []
         self.columns = columns
         self.edited = edited
@@ -185,7 +212,8 @@ class PositionSource:
         ) = self.frame.row(index)
         dist_tone: Tone = "alert" if dist is not None and dist < 10 else ""
         values: dict[str, Cell] = {
-            "id": Cell(pid),
+            # A mark that survives the cursor highlight: liquidated under the shock.
+            "id": Cell(f"✗ {pid}", "negative") if pid in self.liquidated else Cell(pid),
             "kind": Cell("basis" if kind == "basis" else "dir"),
             "symbol": Cell(
                 contract_label(symbol, "future" if "-" in symbol.split(":")[-1] else "swap")
@@ -253,6 +281,8 @@ class PositionTable(BookTable):
         Binding("a", "app.add_row", "Add"),
         Binding("d", "app.delete_row", "Delete"),
         Binding("m", "app.move_row", "Move book"),
+        Binding("i", "app.position_details", "Details"),
+        Binding("s", "app.sort_rows", "Sort"),
     ]
 
 

@@ -77,6 +77,9 @@ def summary_chunks(report: Report, saved: Report | None, feed: FeedView, dirty: 
         chunks.append(f"[$warning]● draft: {dirty} change{'s' if dirty != 1 else ''}[/]")
     if feed.note:
         chunks.append(f"[$warning]{feed.note}[/]")
+    if report.warnings:
+        count = len(report.warnings)
+        chunks.append(f"[$warning]⚠ {count} note{'s' if count != 1 else ''} (w)[/]")
     return chunks
 
 
