@@ -68,7 +68,8 @@ def market_for_report(session: Session, replay_given: bool) -> tuple[MarketState
         try:
             return live_snapshot(session.config, session.loaded.portfolio), None
         except Exception as exc:  # noqa: BLE001 - any network fault means offline
-            notice = f"offline: {exc.__class__.__name__}; using replay {session.replay}"
+            reason = str(exc).splitlines()[0][:120] if str(exc) else exc.__class__.__name__
+            notice = f"offline: {reason}; using replay {session.replay}"
     try:
         market = load_replay_end(session.replay)
     except ReplayError as exc:
