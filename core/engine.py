@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from core.model import MarketState, Portfolio, Settings, Tier
+from core.model import Holding, MarketState, Portfolio, Settings
+from core.position_frames import PositionFrames, is_inverse_symbol
 from core.report import (
     Allocation,
     AssetRow,
@@ -75,228 +76,240 @@ def _pct_of(part: float, whole: float) -> float | None:
     return share if math.isfinite(share) else None
 
 
-def _tier_expressions(notional: pl.Expr, n_tiers: int, prefix: str = "") -> tuple[pl.Expr, pl.Expr]:
-    """(mmr, cum) of the highest tier whose floor the notional reaches."""
-    mmr: pl.Expr = pl.col("t_mmr_0")
-    cum: pl.Expr = pl.col("t_cum_0")
-    for k in range(1, n_tiers):
-        reached = notional >= pl.col(f"t_min_{k}")
-        mmr = pl.when(reached).then(pl.col(f"t_mmr_{k}")).otherwise(mmr)
-        cum = pl.when(reached).then(pl.col(f"t_cum_{k}")).otherwise(cum)
-    return mmr.alias(f"{prefix}mmr"), cum.alias(f"{prefix}cum")
+# Kept between calls: an edit or a tick rebuilds only what it changed.
+_FRAMES = PositionFrames()
+_DEFAULT_SETTINGS = Settings()
 
 
-def _liquidation_expr(wallet: pl.Expr) -> pl.Expr:
-    """Binance one-way linear LP; null where no positive price liquidates."""
-    sign = pl.col("sign")
-    size = pl.col("size")
-    denominator = size * pl.col("mmr") - sign * size
-    price = (wallet + pl.col("cum") - sign * size * pl.col("entry_price")) / denominator
-    return pl.when((denominator != 0) & (price > 0)).then(price).otherwise(None)
+@dataclass(frozen=True)
+class _SpotBook:
+    """The core holdings valued on one market: what does not depend on the futures."""
+
+    rows: tuple[tuple, ...]  # HoldingRow fields, without weight_pct
+    values_and_betas: tuple[tuple[float, float], ...]
+    core_values: tuple[tuple[str, float], ...]  # non-stable (asset, value)
+    spot_value: float
+    core_value: float
+    warnings: tuple[str, ...]
 
 
-def _is_inverse(symbol: str) -> bool:
-    """'BTC/USD:BTC' settles in its base asset: a coin-settled (inverse) contract."""
-    base, _, rest = symbol.partition("/")
-    return rest.partition(":")[2].split("-", 1)[0] == base
+def _spot_book(holdings: tuple[Holding, ...], market: MarketState, settings: Settings) -> _SpotBook:
+    stables = set(settings.stablecoins)
+    warnings: list[str] = []
+    valued: list[tuple[Holding, float | None, bool, bool]] = []
+    for h in holdings:
+        quote = market.spot.get(h.asset)
+        price = quote.price if quote else None
+        stable = h.asset in stables
+        stale = False
+        if price is None:
+            if stable:
+                price = 1.0
+            else:
+                warnings.append(f"no spot price for {h.asset}: its holding is valued at 0")
+                stale = True
+        elif quote is not None:
+            stale = market.is_stale(quote.ts_ms)
+        valued.append((h, price, stable, stale))
+    rows = []
+    values_and_betas = []
+    for h, price, stable, stale in valued:
+        value = h.qty * (price or 0.0)
+        beta = _beta(h.asset, settings)
+        quote = market.spot.get(h.asset)
+        rows.append(
+            (
+                h.asset,
+                h.qty,
+                price,
+                value,
+                beta.value,
+                beta.assumed,
+                quote.change_24h_pct if quote is not None else None,
+                stable,
+                stale,
+                h.cost_usd,
+                (h.qty * price - h.cost_usd) if (h.cost_usd is not None and price) else None,
+            )
+        )
+        values_and_betas.append((value, beta.value))
+    return _SpotBook(
+        rows=tuple(rows),
+        values_and_betas=tuple(values_and_betas),
+        core_values=tuple((r[0], r[3]) for r in rows if not r[7]),
+        spot_value=sum(h.qty * (price or 0.0) for h, price, _, _ in valued),
+        core_value=sum(h.qty * (price or 0.0) for h, price, stable, _ in valued if not stable),
+        warnings=tuple(warnings),
+    )
+
+
+def clear_cache() -> None:
+    """Forget the cached per-position frames (the next compute() builds afresh)."""
+    _FRAMES.clear()
 
 
 def _position_frame(
     portfolio: Portfolio, market: MarketState, settings: Settings, warnings: list[str]
-) -> tuple[pl.DataFrame, int]:
-    """One row per futures position with market data and padded tiers."""
-    default_tier = (Tier(0.0, math.inf, settings.default_mmr, None, 0.0),)
-    columns: dict[str, list] = {
-        name: []
-        for name in (
-            "id book kind symbol asset sign side size entry_price leverage margin_mode "
-            "cross wallet spot_qty mark_price spot_price beta is_swap funding_rate "
-            "funding_interval_h days_to_expiry stale tier_source"
-        ).split()
-    }
-    tier_rows: list[tuple[Tier, ...]] = []
-    defaulted: set[str] = set()
-    for p in portfolio.positions:
-        quote = market.contracts.get(p.symbol)
-        # Without a quote the symbol is the only clue; an inverse contract priced as
-        # linear would be silently wrong, so both paths refuse it.
-        if (quote is not None and not quote.linear) or (quote is None and _is_inverse(p.symbol)):
-            raise UnsupportedContractError(
-                f"position {p.id}: {p.symbol} is an inverse (coin-settled) contract; "
-                "only linear USDT/USDC-settled contracts are supported"
-            )
-        asset = p.base
-        spot_price = market.spot_price(asset)
-        if p.kind == "basis" and spot_price is None:
-            warnings.append(f"no spot price for {asset}: the spot leg of {p.id} is valued at 0")
-        mark = quote.mark if quote else None
-        stale = quote is None or market.is_stale(quote.ts_ms)
-        if mark is None:
-            mark = spot_price if spot_price is not None else p.entry_price
-            source = "spot price" if spot_price is not None else "entry price"
-            warnings.append(f"no mark price for {p.symbol}: {p.id} valued at its {source}")
-            stale = True
-        tiers = market.tiers.get(p.symbol)
-        if not tiers:
-            tiers = default_tier
-            defaulted.add(p.symbol)
-        tier_rows.append(tiers)
-        is_swap = quote.kind == "swap" if quote else "-" not in p.symbol.split(":")[-1]
-        expiry = quote.expiry_ms if quote else None
-        interval = (quote.funding_interval_h if quote else None) or settings.funding_interval_h
-        beta = _beta(asset, settings)
-        cross = p.margin_mode == "cross"
-        row = {
-            "id": p.id,
-            "book": p.book,
-            "kind": p.kind,
-            "symbol": p.symbol,
-            "asset": asset,
-            "sign": p.sign,
-            "side": p.side,
-            "size": p.size,
-            "entry_price": p.entry_price,
-            "leverage": p.leverage,
-            "margin_mode": p.margin_mode,
-            "cross": cross,
-            "wallet": 0.0 if cross else p.isolated_margin(),
-            "spot_qty": p.spot_qty if p.kind == "basis" else 0.0,
-            "mark_price": mark,
-            "spot_price": spot_price,
-            "beta": beta.value,
-            "is_swap": is_swap,
-            "funding_rate": quote.funding_rate if quote and is_swap else None,
-            "funding_interval_h": interval,
-            "days_to_expiry": (expiry - market.clock_ms) / DAY_MS if expiry else None,
-            "stale": stale,
-            "tier_source": "default" if p.symbol in defaulted else "tiers",
-        }
-        for name, value in row.items():
-            columns[name].append(value)
-    for symbol in sorted(defaulted):
+) -> tuple[pl.DataFrame, int, pl.Series]:
+    """One row per futures position with market data and padded tiers; not-stablecoin mask."""
+    frame, n_tiers, stable, table, prices = _FRAMES.frame(
+        portfolio.positions, market, settings, lambda asset: _beta(asset, settings).value
+    )
+    used = table.symbol_counts
+    if any(i in used for i in prices.inverse) or any(i in used for i in prices.incomplete):
+        # Rare: refusals and warnings name positions, in portfolio order.
+        for p in portfolio.positions:
+            quote = market.contracts.get(p.symbol)
+            # Without a quote the symbol is the only clue; an inverse contract priced as
+            # linear would be silently wrong, so both paths refuse it.
+            if (quote is not None and not quote.linear) or (
+                quote is None and is_inverse_symbol(p.symbol)
+            ):
+                raise UnsupportedContractError(
+                    f"position {p.id}: {p.symbol} is an inverse (coin-settled) contract; "
+                    "only linear USDT/USDC-settled contracts are supported"
+                )
+            spot_price = market.spot_price(p.base)
+            if p.kind == "basis" and spot_price is None:
+                warnings.append(
+                    f"no spot price for {p.base}: the spot leg of {p.id} is valued at 0"
+                )
+            if (quote.mark if quote else None) is None:
+                source = "spot price" if spot_price is not None else "entry price"
+                warnings.append(f"no mark price for {p.symbol}: {p.id} valued at its {source}")
+    names = _FRAMES.symbols.names
+    for symbol in sorted(names[i] for i in prices.defaulted if i in used):
         warnings.append(
             f"no leverage tiers for {symbol}: default maintenance rate "
             f"{settings.default_mmr:.2%} used"
         )
-    n_tiers = max((len(t) for t in tier_rows), default=1)
-    for k in range(n_tiers):
-        columns[f"t_min_{k}"] = [t[k].min_notional if k < len(t) else math.inf for t in tier_rows]
-        columns[f"t_mmr_{k}"] = [t[k].mmr if k < len(t) else 0.0 for t in tier_rows]
-        columns[f"t_cum_{k}"] = [t[k].cum if k < len(t) else 0.0 for t in tier_rows]
-    schema = {
-        **{name: pl.String for name in ("id", "book", "kind", "symbol", "asset", "side")},
-        **{name: pl.String for name in ("margin_mode", "tier_source")},
-        **{name: pl.Boolean for name in ("cross", "is_swap", "stale")},
-        "sign": pl.Int8,
-        "size": pl.Float64,
-        "entry_price": pl.Float64,
-        "leverage": pl.Float64,
-        "wallet": pl.Float64,
-        "spot_qty": pl.Float64,
-        "mark_price": pl.Float64,
-        "spot_price": pl.Float64,
-        "beta": pl.Float64,
-        "funding_rate": pl.Float64,
-        "funding_interval_h": pl.Float64,
-        "days_to_expiry": pl.Float64,
-    }
-    for k in range(n_tiers):
-        schema[f"t_min_{k}"] = pl.Float64
-        schema[f"t_mmr_{k}"] = pl.Float64
-        schema[f"t_cum_{k}"] = pl.Float64
-    frame = pl.DataFrame(columns, schema_overrides=schema)
-    return frame, n_tiers
+    return frame, n_tiers, ~stable
+
+
+# Length-1 Series broadcast by zip_with. Only arithmetic, comparisons, zip_with,
+# filter and sum run as direct kernels on a Series; clip, abs, fill_null, is_in and
+# negation plan a query each (~50-250 us), which dominates a small book.
+_NULL = pl.Series("null", [None], dtype=pl.Float64)
+_ZERO = pl.Series("zero", [0.0])
+_MINUS_ONE = pl.Series("minus_one", [-1.0])
+
+
+def _where(mask: pl.Series, then: pl.Series, otherwise: pl.Series) -> pl.Series:
+    """then where mask holds, else otherwise (a null mask counts as false, as in when/then)."""
+    return then.zip_with(mask, otherwise)
+
+
+def _at_least(values: pl.Series, bound: pl.Series) -> pl.Series:
+    """clip(lower_bound=bound) that keeps nulls and NaN (bound is a length-1 Series)."""
+    return bound.zip_with(values < bound[0], values)
+
+
+def _abs(values: pl.Series) -> pl.Series:
+    return (0.0 - values).zip_with(values < 0.0, values)
+
+
+def _tiers_reached(
+    notional: pl.Series, frame: pl.DataFrame, n_tiers: int
+) -> tuple[pl.Series, pl.Series]:
+    """(mmr, cum) of the highest tier whose floor the notional reaches."""
+    mmr, cum = frame["t_mmr_0"], frame["t_cum_0"]
+    for k in range(1, n_tiers):
+        reached = notional >= frame[f"t_min_{k}"]
+        mmr = _where(reached, frame[f"t_mmr_{k}"], mmr)
+        cum = _where(reached, frame[f"t_cum_{k}"], cum)
+    return mmr, cum
+
+
+def _liquidation(
+    sign: pl.Series,
+    size: pl.Series,
+    entry: pl.Series,
+    wallet: pl.Series,
+    mmr: pl.Series,
+    cum: pl.Series,
+    nulls: pl.Series,
+) -> pl.Series:
+    """Binance one-way linear LP; null where no positive price liquidates."""
+    denominator = size * mmr - sign * size
+    price = (wallet + cum - sign * size * entry) / denominator
+    return _where((denominator != 0) & (price > 0), price, nulls)
 
 
 def _evaluate_positions(
     frame: pl.DataFrame, n_tiers: int, collateral: float, shock: float
 ) -> pl.DataFrame:
-    """Per-position figures now and under the shock (move = shock x beta)."""
-    notional = pl.col("size") * pl.col("mark_price")
+    """Per-position figures now and under the shock (move = shock x beta).
+
+    Eager Series arithmetic: the same kernels as expressions, without a query
+    plan per call (what dominates below ~10,000 rows).
+    """
+    size, mark, entry = frame["size"], frame["mark_price"], frame["entry_price"]
+    sign, cross, wallet = frame["sign"], frame["cross"], frame["wallet"]
+    nulls = _NULL
+    notional = size * mark
+    delta = sign * notional
+    # + 0.0 turns the -0.0 of an unmoved short into 0.0
+    upnl = (mark - entry) * size * sign + 0.0
+    initial = notional / frame["leverage"]
     # A price cannot fall below zero: a move of beta x shock is capped at -100 %.
-    shocked_mark = pl.col("mark_price") * (1 + (shock * pl.col("beta")).clip(lower_bound=-1.0))
-    frame = frame.with_columns(
-        notional.alias("notional_usd"),
-        (pl.col("sign") * notional).alias("delta_usd"),
-        # + 0.0 turns the -0.0 of an unmoved short into 0.0
-        (
-            (pl.col("mark_price") - pl.col("entry_price")) * pl.col("size") * pl.col("sign") + 0.0
-        ).alias("unrealized_pnl_usd"),
-        (notional / pl.col("leverage")).alias("initial_margin_usd"),
-        shocked_mark.alias("shocked_mark"),
-        (pl.col("spot_qty") * pl.col("spot_price").fill_null(0.0)).alias("spot_leg_usd"),
+    shocked_mark = mark * (1 + _at_least(shock * frame["beta"], _MINUS_ONE))
+    spot_price = frame["spot_price"]
+    spot_leg = frame["spot_qty"] * (
+        spot_price.fill_null(0.0) if spot_price.null_count() else spot_price
     )
-    mmr, cum = _tier_expressions(pl.col("notional_usd"), n_tiers)
-    s_mmr, s_cum = _tier_expressions(
-        pl.col("size") * pl.col("shocked_mark"), n_tiers, prefix="shocked_"
+    mmr, cum = _tiers_reached(notional, frame, n_tiers)
+    s_mmr, s_cum = _tiers_reached(size * shocked_mark, frame, n_tiers)
+    maintenance = _at_least(notional * mmr - cum, _ZERO)
+    shocked_mm = _at_least(size * shocked_mark * s_mmr - s_cum, _ZERO)
+    shocked_upnl = (shocked_mark - entry) * size * sign
+
+    cross_mm = maintenance.filter(cross).sum()
+    cross_upnl = upnl.filter(cross).sum()
+    cross_wallet = collateral - (cross_mm - maintenance) + (cross_upnl - upnl)
+    liquidation = _where(
+        cross,
+        _liquidation(sign, size, entry, cross_wallet, mmr, cum, nulls),
+        _liquidation(sign, size, entry, wallet, mmr, cum, nulls),
     )
-    frame = frame.with_columns(mmr, cum, s_mmr, s_cum)
-    frame = frame.with_columns(
-        (pl.col("notional_usd") * pl.col("mmr") - pl.col("cum"))
-        .clip(lower_bound=0.0)
-        .alias("maintenance_margin_usd"),
-        (pl.col("size") * pl.col("shocked_mark") * pl.col("shocked_mmr") - pl.col("shocked_cum"))
-        .clip(lower_bound=0.0)
-        .alias("shocked_mm"),
-        ((pl.col("shocked_mark") - pl.col("entry_price")) * pl.col("size") * pl.col("sign")).alias(
-            "shocked_upnl"
-        ),
+    cross_breached = shocked_mm.filter(cross).sum() >= collateral + shocked_upnl.filter(cross).sum()
+    isolated_breached = shocked_mm >= wallet + shocked_upnl
+    liquidated = (cross & cross_breached) | (~cross & isolated_breached)
+
+    funding_rate = frame["funding_rate"]
+    minus_sign = 0 - sign
+    days = frame["days_to_expiry"]
+    period_factor = 24.0 / frame["funding_interval_h"] * 365.0
+    funding_apr = funding_rate * period_factor * 100.0
+    annualized_basis = _where(spot_price > 0, mark / spot_price - 1.0, nulls) * 100.0 * 365.0 / days
+    carry = _where(
+        frame["is_swap"],
+        minus_sign * funding_apr,
+        _where(days > 0, minus_sign * annualized_basis, nulls),
     )
-    cross_mm = pl.col("maintenance_margin_usd").filter(pl.col("cross")).sum()
-    cross_upnl = pl.col("unrealized_pnl_usd").filter(pl.col("cross")).sum()
-    cross_wallet = (
-        pl.lit(collateral)
-        - (cross_mm - pl.col("maintenance_margin_usd"))
-        + (cross_upnl - pl.col("unrealized_pnl_usd"))
-    )
-    liquidation = (
-        pl.when(pl.col("cross"))
-        .then(_liquidation_expr(cross_wallet))
-        .otherwise(_liquidation_expr(pl.col("wallet")))
-    )
-    shocked_cross_mm = pl.col("shocked_mm").filter(pl.col("cross")).sum()
-    shocked_cross_upnl = pl.col("shocked_upnl").filter(pl.col("cross")).sum()
-    cross_breached = shocked_cross_mm >= pl.lit(collateral) + shocked_cross_upnl
-    isolated_breached = pl.col("shocked_mm") >= pl.col("wallet") + pl.col("shocked_upnl")
-    period_factor = 24.0 / pl.col("funding_interval_h") * 365.0
-    funding_apr = pl.col("funding_rate") * period_factor * 100.0
-    annualized_basis = (
-        pl.when(pl.col("spot_price") > 0)
-        .then(pl.col("mark_price") / pl.col("spot_price") - 1.0)
-        .otherwise(None)
-        * 100.0
-        * 365.0
-        / pl.col("days_to_expiry")
-    )
-    carry = (
-        pl.when(pl.col("is_swap"))
-        .then(-pl.col("sign") * funding_apr)
-        .when(pl.col("days_to_expiry") > 0)
-        .then(-pl.col("sign") * annualized_basis)
-        .otherwise(None)
-    )
-    frame = frame.with_columns(
-        liquidation.alias("liquidation_price"),
-        pl.when(pl.col("cross"))
-        .then(cross_breached)
-        .otherwise(isolated_breached)
-        .alias("liquidated"),
-        (-pl.col("sign") * pl.col("notional_usd") * pl.col("funding_rate")).alias(
-            "funding_usd_per_period"
-        ),
-        carry.alias("carry_apr_pct"),
-        pl.when(pl.col("cross"))
-        .then(pl.col("initial_margin_usd"))
-        .otherwise(pl.col("wallet"))
-        .alias("margin_usd"),
-        pl.col("mmr").alias("maintenance_margin_rate"),
-    )
-    return frame.with_columns(
-        pl.when(pl.col("mark_price") > 0)
-        .then((pl.col("mark_price") - pl.col("liquidation_price")).abs() / pl.col("mark_price"))
-        .otherwise(None)
-        .mul(100.0)
-        .alias("distance_to_liquidation_pct"),
+    distance = _where(mark > 0, _abs(mark - liquidation) / mark, nulls) * 100.0
+    return frame.hstack(
+        [
+            notional.alias("notional_usd"),
+            delta.alias("delta_usd"),
+            upnl.alias("unrealized_pnl_usd"),
+            initial.alias("initial_margin_usd"),
+            shocked_mark.alias("shocked_mark"),
+            spot_leg.alias("spot_leg_usd"),
+            mmr.alias("mmr"),
+            cum.alias("cum"),
+            s_mmr.alias("shocked_mmr"),
+            s_cum.alias("shocked_cum"),
+            maintenance.alias("maintenance_margin_usd"),
+            shocked_mm.alias("shocked_mm"),
+            shocked_upnl.alias("shocked_upnl"),
+            liquidation.alias("liquidation_price"),
+            liquidated.alias("liquidated"),
+            (minus_sign * notional * funding_rate).alias("funding_usd_per_period"),
+            carry.alias("carry_apr_pct"),
+            _where(cross, initial, wallet).alias("margin_usd"),
+            mmr.alias("maintenance_margin_rate"),
+            distance.alias("distance_to_liquidation_pct"),
+        ]
     )
 
 
@@ -345,10 +358,11 @@ def _basis_rows(market: MarketState, settings: Settings) -> tuple[BasisRow, ...]
     return tuple(rows)
 
 
-def _sum(frame: pl.DataFrame, column: str, mask: pl.Expr | None = None) -> float:
+def _sum(frame: pl.DataFrame, column: str, mask: pl.Series | None = None) -> float:
     if frame.height == 0:
         return 0.0
-    series = frame.filter(mask)[column] if mask is not None else frame[column]
+    # Series filters: one kernel call each, where DataFrame.filter plans a query.
+    series = frame[column].filter(mask) if mask is not None else frame[column]
     return float(series.sum() or 0.0)
 
 
@@ -365,33 +379,22 @@ def compute(
     settings: Settings | None = None,
 ) -> Report:
     """Every figure of the design for this portfolio, market and what-if shock."""
-    settings = settings or Settings()
-    warnings: list[str] = []
+    settings = settings or _DEFAULT_SETTINGS
     shock = shock_pct / 100.0
-    stables = set(settings.stablecoins)
 
-    # Spot book (core holdings): small, so plain Python.
-    holding_values: list[tuple] = []
-    for h in portfolio.holdings:
-        quote = market.spot.get(h.asset)
-        price = quote.price if quote else None
-        stable = h.asset in stables
-        stale = False
-        if price is None:
-            if stable:
-                price = 1.0
-            else:
-                warnings.append(f"no spot price for {h.asset}: its holding is valued at 0")
-                stale = True
-        elif quote is not None:
-            stale = market.is_stale(quote.ts_ms)
-        holding_values.append((h, price, stable, stale))
+    # Spot book (core holdings): plain Python, once per holdings, market and settings.
+    spot = _FRAMES.memo(
+        "holdings",
+        (portfolio.holdings, market, settings),
+        lambda: _spot_book(portfolio.holdings, market, settings),
+    )
+    warnings = list(spot.warnings)
 
-    frame, n_tiers = _position_frame(portfolio, market, settings, warnings)
+    frame, n_tiers, not_stable = _position_frame(portfolio, market, settings, warnings)
     frame = _evaluate_positions(frame, n_tiers, portfolio.collateral_usd, shock)
 
-    spot_value = sum(h.qty * (price or 0.0) for h, price, _, _ in holding_values)
-    core_value = sum(h.qty * (price or 0.0) for h, price, stable, _ in holding_values if not stable)
+    spot_value = spot.spot_value
+    core_value = spot.core_value
     spot_legs = _sum(frame, "spot_leg_usd")
     isolated_margin = _sum(frame, "wallet")
     upnl = _sum(frame, "unrealized_pnl_usd")
@@ -401,21 +404,26 @@ def compute(
 
     # Per-asset exposure: core spot, basis spot legs and futures deltas.
     exposure_rows: dict[str, list[float]] = {}
-    for h, price, stable, _ in holding_values:
-        if stable:
-            continue
-        row = exposure_rows.setdefault(h.asset, [0.0, 0.0, 0.0, 0.0])
-        row[0] += h.qty * (price or 0.0)
-        row[3] += h.qty * (price or 0.0)
+    for asset, value in spot.core_values:
+        row = exposure_rows.setdefault(asset, [0.0, 0.0, 0.0, 0.0])
+        row[0] += value
+        row[3] += value
     if frame.height:
+        # Window sums add each asset's rows in frame order; a parallel group_by adds
+        # partial sums in whatever order its threads finish, so its last bits vary.
         per_asset = (
-            frame.filter(~pl.col("asset").is_in(list(stables)))
-            .group_by("asset")
-            .agg(
-                pl.col("spot_leg_usd").sum(),
-                pl.col("delta_usd").sum(),
-                pl.col("delta_usd").filter(pl.col("book") == "hedge").sum().alias("hedge_usd"),
+            frame.filter(not_stable)
+            .select(
+                "asset",
+                pl.col("spot_leg_usd").sum().over("asset"),
+                pl.col("delta_usd").sum().over("asset"),
+                pl.col("delta_usd")
+                .filter(pl.col("book") == "hedge")
+                .sum()
+                .over("asset")
+                .alias("hedge_usd"),
             )
+            .unique("asset", keep="first", maintain_order=True)
         )
         for asset, spot_leg, delta, hedge in per_asset.iter_rows():
             row = exposure_rows.setdefault(asset, [0.0, 0.0, 0.0, 0.0])
@@ -445,11 +453,10 @@ def compute(
         if beta.assumed:
             warnings.append(f"no beta for {asset} in config: assumed 1.0")
     net_exposure = sum((a.net_usd for a in assets), 0.0)
-    gross = sum(abs(a.spot_usd) for a in assets) + _sum(
-        frame.with_columns(pl.col("delta_usd").abs()),
-        "delta_usd",
-        ~pl.col("asset").is_in(list(stables)),
-    )
+    futures_gross = 0.0
+    if frame.height:
+        futures_gross = float(_abs(frame["delta_usd"]).filter(not_stable).sum() or 0.0)
+    gross = sum(abs(a.spot_usd) for a in assets) + futures_gross
     beta_weighted = sum((a.beta_weighted_usd for a in assets), 0.0)
 
     if frame.height:
@@ -462,29 +469,14 @@ def compute(
         frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("hedge_ratio"))
 
     holdings = tuple(
-        HoldingRow(
-            asset=h.asset,
-            qty=h.qty,
-            price=price,
-            value_usd=h.qty * (price or 0.0),
-            weight_pct=_pct_of(h.qty * (price or 0.0), equity),
-            beta=_beta(h.asset, settings).value,
-            beta_assumed=_beta(h.asset, settings).assumed,
-            change_24h_pct=(
-                market.spot[h.asset].change_24h_pct if h.asset in market.spot else None
-            ),
-            stable=stable,
-            stale=stale,
-            cost_usd=h.cost_usd,
-            pnl_usd=(h.qty * price - h.cost_usd) if (h.cost_usd is not None and price) else None,
-        )
-        for h, price, stable, stale in holding_values
+        HoldingRow(asset, qty, price, value, _pct_of(value, equity), *rest)
+        for asset, qty, price, value, *rest in spot.rows
     )
 
-    hedge_notional = _sum(frame, "notional_usd", pl.col("book") == "hedge")
-    alpha_margin = _sum(frame, "margin_usd", pl.col("book") == "alpha") + _sum(
-        frame, "spot_leg_usd", pl.col("book") == "alpha"
-    )
+    hedge_book = frame["book"] == "hedge"
+    alpha_book = frame["book"] == "alpha"
+    hedge_notional = _sum(frame, "notional_usd", hedge_book)
+    alpha_margin = _sum(frame, "margin_usd", alpha_book) + _sum(frame, "spot_leg_usd", alpha_book)
     bands = settings.bands
     allocation = {
         "core": _allocation(_pct_of(core_value, equity), bands["core"]),
@@ -499,23 +491,17 @@ def compute(
 
     # Scenario: BTC moves by s, every other asset by beta x s (stablecoins: 0); like the
     # futures marks, no price falls below zero, so a move is capped at -100 %.
-    spot_pnl = sum(
-        h.qty * (price or 0.0) * max(shock * _beta(h.asset, settings).value, -1.0)
-        for h, price, _, _ in holding_values
-    )
-    spot_pnl += _sum(
-        frame.with_columns(
-            pl.col("spot_leg_usd") * (pl.col("beta") * shock).clip(lower_bound=-1.0)
-        ),
-        "spot_leg_usd",
-    )
+    spot_pnl = sum(value * max(shock * beta, -1.0) for value, beta in spot.values_and_betas)
+    if frame.height:
+        legs_pnl = frame["spot_leg_usd"] * _at_least(frame["beta"] * shock, _MINUS_ONE)
+        spot_pnl += float(legs_pnl.sum() or 0.0)
     shocked_upnl = _sum(frame, "shocked_upnl")
     futures_pnl = shocked_upnl - upnl
     shocked_equity = equity + spot_pnl + futures_pnl
     shocked_ratio = _ratio(
         _sum(frame, "shocked_mm"), portfolio.collateral_usd + isolated_margin + shocked_upnl
     )
-    liquidated = tuple(frame.filter(pl.col("liquidated"))["id"].to_list()) if frame.height else ()
+    liquidated = tuple(frame["id"].filter(frame["liquidated"]).to_list()) if frame.height else ()
     scenario = Scenario(
         shock_pct=shock_pct,
         pnl_usd=spot_pnl + futures_pnl,
@@ -547,7 +533,7 @@ def compute(
         totals=totals,
         holdings=holdings,
         assets=tuple(assets),
-        basis=_basis_rows(market, settings),
+        basis=_FRAMES.memo("basis", (market, settings), lambda: _basis_rows(market, settings)),
         allocation=allocation,
         scenario=scenario,
         warnings=tuple(dict.fromkeys(warnings)),

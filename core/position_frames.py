@@ -1,0 +1,374 @@
+"""The engine's per-position input frame, kept between calls and updated by row.
+
+A keystroke changes one position and a feed tick changes prices, yet building
+the denormalised frame from Python objects costs O(positions) every time. So
+the frame is split in two cached halves:
+
+- position columns (id, side, size, wallet, ...) per positions tuple; a new
+  tuple that shares most Position objects with a cached one (what an edit
+  makes) is derived from it by rewriting only the rows whose object changed;
+- market columns (mark, spot, beta, funding, expiry, padded tiers) per
+  contract symbol, built once per MarketState and Settings, and gathered onto
+  the positions by a symbol index.
+
+The result is the same frame, value for value, that a fresh build gives.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from core.model import MarketState, Position, Settings, Tier, base_asset
+
+DAY_MS = 86_400_000
+# How many positions tuples and markets to keep: the draft, the saved book and
+# an undo step or two; the current and the previous tick.
+MAX_POSITION_TABLES = 4
+MAX_MARKET_TABLES = 3
+# A positions tuple is diffed against a cached one in slices this long: equal
+# slices (mostly identical objects) compare in C; only unequal ones are scanned.
+DIFF_CHUNK = 2048
+# Beyond this many changed rows a full rebuild is as cheap as patching.
+MAX_PATCHED_ROWS = 256
+
+POSITION_COLUMNS: dict[str, Any] = {
+    "id": pl.String,
+    "book": pl.String,
+    "kind": pl.String,
+    "symbol": pl.String,
+    "asset": pl.String,
+    "sign": pl.Int8,
+    "side": pl.String,
+    "size": pl.Float64,
+    "entry_price": pl.Float64,
+    "leverage": pl.Float64,
+    "margin_mode": pl.String,
+    "cross": pl.Boolean,
+    "wallet": pl.Float64,
+    "spot_qty": pl.Float64,
+}
+MARKET_COLUMNS: dict[str, Any] = {
+    "spot_price": pl.Float64,
+    "beta": pl.Float64,
+    "is_swap": pl.Boolean,
+    "funding_rate": pl.Float64,
+    "funding_interval_h": pl.Float64,
+    "days_to_expiry": pl.Float64,
+    "stale": pl.Boolean,
+    "tier_source": pl.String,
+}
+
+
+def position_row(p: Position) -> tuple:
+    """The position columns of one position, in POSITION_COLUMNS order."""
+    cross = p.margin_mode == "cross"
+    return (
+        p.id,
+        p.book,
+        p.kind,
+        p.symbol,
+        p.base,
+        p.sign,
+        p.side,
+        p.size,
+        p.entry_price,
+        p.leverage,
+        p.margin_mode,
+        cross,
+        0.0 if cross else p.isolated_margin(),
+        p.spot_qty if p.kind == "basis" else 0.0,
+    )
+
+
+@dataclass
+class _Symbols:
+    """Append-only table of contract symbols; positions refer to it by index."""
+
+    names: list[str] = field(default_factory=list)
+    index: dict[str, int] = field(default_factory=dict)
+
+    def of(self, symbol: str) -> int:
+        found = self.index.get(symbol)
+        if found is None:
+            found = self.index[symbol] = len(self.names)
+            self.names.append(symbol)
+        return found
+
+
+@dataclass
+class _PositionTable:
+    positions: tuple[Position, ...]
+    frame: pl.DataFrame  # POSITION_COLUMNS
+    symbol_index: pl.Series  # UInt32: each position's row in the symbol table
+    symbol_counts: dict[int, int]  # how many positions use each symbol
+
+
+@dataclass
+class MarketTable:
+    """Per-symbol market columns for the first `n_symbols` symbols of the table."""
+
+    market: MarketState
+    settings: Settings
+    n_symbols: int
+    frame: pl.DataFrame  # mark_price (nullable), MARKET_COLUMNS, padded tiers, stable
+    tier_counts: list[int]
+    uniform_tiers: int | None  # the tier count when every symbol has the same
+    inverse: set[int]  # symbols the engine refuses
+    defaulted: list[int]  # symbols priced with the default maintenance rate
+    incomplete: set[int]  # no mark, or no spot price: per-position warnings needed
+    by_tier_count: dict[int, pl.DataFrame] = field(default_factory=dict)
+
+    def columns(self, n_tiers: int) -> pl.DataFrame:
+        """The frame with tiers 0..n_tiers-1 only (what gets gathered onto positions)."""
+        frame = self.by_tier_count.get(n_tiers)
+        if frame is None:
+            names = ["mark_price", *MARKET_COLUMNS]
+            names += [f"t_{part}_{k}" for k in range(n_tiers) for part in ("min", "mmr", "cum")]
+            frame = self.by_tier_count[n_tiers] = pl.DataFrame(
+                [*(self.frame.get_column(n) for n in names), self.frame.get_column("stable")]
+            )
+        return frame
+
+
+class PositionFrames:
+    """Builds the engine's per-position frame, reusing what the last calls built."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every cached table (the next call builds from scratch)."""
+        self.symbols = _Symbols()
+        self.tables: OrderedDict[int, _PositionTable] = OrderedDict()
+        self.markets: OrderedDict[tuple[int, int], MarketTable] = OrderedDict()
+        self.memos: dict[str, list[tuple[tuple, Any]]] = {}
+
+    def memo(self, name: str, keys: tuple, build: Callable[[], Any]) -> Any:
+        """build(), remembered per `name` for the same key objects (by identity)."""
+        entries = self.memos.setdefault(name, [])
+        for i, (cached_keys, value) in enumerate(entries):
+            if all(a is b for a, b in zip(cached_keys, keys, strict=True)):
+                entries.append(entries.pop(i))
+                return value
+        value = build()
+        entries.append((keys, value))
+        del entries[:-MAX_MARKET_TABLES]
+        return value
+
+    # -- position columns ------------------------------------------------------
+
+    def _build(self, positions: tuple[Position, ...]) -> _PositionTable:
+        rows = [position_row(p) for p in positions]
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(POSITION_COLUMNS)
+        indices = [self.symbols.of(p.symbol) for p in positions]
+        counts: dict[int, int] = {}
+        for i in indices:
+            counts[i] = counts.get(i, 0) + 1
+        series = [
+            pl.Series(name, list(values), dtype=dtype)
+            for (name, dtype), values in zip(POSITION_COLUMNS.items(), columns, strict=True)
+        ]
+        index = pl.Series("symbol_index", indices, dtype=pl.UInt32)
+        return _PositionTable(positions, pl.DataFrame(series), index, counts)
+
+    def _changed_rows(
+        self, old: tuple[Position, ...], new: tuple[Position, ...]
+    ) -> list[int] | None:
+        """Rows whose Position object differs, or None when there are too many."""
+        changed: list[int] = []
+        for start in range(0, len(new), DIFF_CHUNK):
+            end = start + DIFF_CHUNK
+            # Tuple equality checks identity first: an untouched slice costs a C loop.
+            if old[start:end] == new[start:end]:
+                continue
+            changed.extend(i for i in range(start, min(end, len(new))) if old[i] is not new[i])
+            if len(changed) > MAX_PATCHED_ROWS:
+                return None
+        return changed
+
+    def _derive(self, base: _PositionTable, positions: tuple[Position, ...]) -> _PositionTable:
+        changed = self._changed_rows(base.positions, positions)
+        if changed is None:
+            return self._build(positions)
+        if not changed:
+            return _PositionTable(positions, base.frame, base.symbol_index, base.symbol_counts)
+        rows = [position_row(positions[i]) for i in changed]
+        new_indices = [self.symbols.of(positions[i].symbol) for i in changed]
+        counts = dict(base.symbol_counts)
+        for i, new_index in zip(changed, new_indices, strict=True):
+            old_index = self.symbols.index[base.positions[i].symbol]
+            counts[old_index] -= 1
+            if not counts[old_index]:
+                del counts[old_index]
+            counts[new_index] = counts.get(new_index, 0) + 1
+        at = pl.Series(changed, dtype=pl.UInt32)
+        series = []
+        for k, (column, dtype) in enumerate(
+            zip(base.frame.get_columns(), POSITION_COLUMNS.values(), strict=True)
+        ):
+            # clone() shares the buffer; scatter copies it before writing, so the
+            # cached frame (and any Report holding it) keeps its values. Typed Series
+            # arguments keep scatter a direct kernel call.
+            series.append(
+                column.clone().scatter(at, pl.Series([row[k] for row in rows], dtype=dtype))
+            )
+        index = base.symbol_index.clone().scatter(at, pl.Series(new_indices, dtype=pl.UInt32))
+        return _PositionTable(positions, pl.DataFrame(series), index, counts)
+
+    def _table(self, positions: tuple[Position, ...]) -> _PositionTable:
+        key = id(positions)
+        table = self.tables.get(key)
+        if table is not None and table.positions is positions:
+            self.tables.move_to_end(key)
+            return table
+        # Diff against the most recent table of the same length (an edit of it).
+        base = next(
+            (t for t in reversed(self.tables.values()) if len(t.positions) == len(positions)),
+            None,
+        )
+        table = self._derive(base, positions) if base is not None else self._build(positions)
+        self.tables[key] = table
+        while len(self.tables) > MAX_POSITION_TABLES:
+            self.tables.popitem(last=False)
+        return table
+
+    # -- market columns ------------------------------------------------------------
+
+    def market_table(
+        self, market: MarketState, settings: Settings, beta: Callable[[str], float]
+    ) -> MarketTable:
+        """Market columns for every symbol in the table (cached per market and settings)."""
+        key = (id(market), id(settings))
+        table = self.markets.get(key)
+        if (
+            table is not None
+            and table.market is market
+            and table.settings is settings
+            and table.n_symbols == len(self.symbols.names)
+        ):
+            self.markets.move_to_end(key)
+            return table
+        table = _market_table(self.symbols.names, market, settings, beta)
+        self.markets[key] = table
+        while len(self.markets) > MAX_MARKET_TABLES:
+            self.markets.popitem(last=False)
+        return table
+
+    def frame(
+        self,
+        positions: tuple[Position, ...],
+        market: MarketState,
+        settings: Settings,
+        beta: Callable[[str], float],
+    ) -> tuple[pl.DataFrame, int, pl.Series, _PositionTable, MarketTable]:
+        """(per-position frame, tier count, stablecoin mask, position table, market table)."""
+        table = self._table(positions)
+        prices = self.market_table(market, settings, beta)
+        used = table.symbol_counts
+        if not used:
+            n_tiers = 1
+        elif prices.uniform_tiers is not None:
+            n_tiers = prices.uniform_tiers
+        else:
+            n_tiers = max(prices.tier_counts[i] for i in used)
+        columns = prices.columns(n_tiers)[table.symbol_index].get_columns()
+        stable = columns.pop()
+        mark = columns[0]
+        if mark.null_count():
+            # No mark: the spot price, else the entry price (the engine warns).
+            columns[0] = (
+                pl.DataFrame([mark, columns[1], table.frame.get_column("entry_price")])
+                .select(pl.coalesce("mark_price", "spot_price", "entry_price"))
+                .to_series()
+            )
+        return table.frame.hstack(columns), n_tiers, stable, table, prices
+
+
+def _market_table(
+    symbols: Sequence[str], market: MarketState, settings: Settings, beta: Callable[[str], float]
+) -> MarketTable:
+    default_tier = (Tier(0.0, math.inf, settings.default_mmr, None, 0.0),)
+    values: dict[str, list] = {name: [] for name in ("mark", *MARKET_COLUMNS)}
+    tier_rows: list[tuple[Tier, ...]] = []
+    inverse: set[int] = set()
+    defaulted: list[int] = []
+    incomplete: set[int] = set()
+    for i, symbol in enumerate(symbols):
+        quote = market.contracts.get(symbol)
+        if (quote is not None and not quote.linear) or (
+            quote is None and is_inverse_symbol(symbol)
+        ):
+            inverse.add(i)
+        asset = base_asset(symbol)
+        spot_price = market.spot_price(asset)
+        mark = quote.mark if quote else None
+        stale = quote is None or market.is_stale(quote.ts_ms) or mark is None
+        if mark is None or spot_price is None:
+            incomplete.add(i)
+        tiers = market.tiers.get(symbol)
+        if not tiers:
+            tiers = default_tier
+            defaulted.append(i)
+        tier_rows.append(tiers)
+        is_swap = quote.kind == "swap" if quote else "-" not in symbol.split(":")[-1]
+        expiry = quote.expiry_ms if quote else None
+        interval = (quote.funding_interval_h if quote else None) or settings.funding_interval_h
+        row = (
+            mark,
+            spot_price,
+            beta(asset),
+            is_swap,
+            quote.funding_rate if quote and is_swap else None,
+            interval,
+            (expiry - market.clock_ms) / DAY_MS if expiry else None,
+            stale,
+            "default" if tiers is default_tier else "tiers",
+        )
+        for name, value in zip(values, row, strict=True):
+            values[name].append(value)
+    tier_counts = [len(t) for t in tier_rows] or [1]
+    stables = set(settings.stablecoins)
+    series = [pl.Series("mark_price", values["mark"], dtype=pl.Float64)]
+    series.append(
+        pl.Series("stable", [base_asset(s) in stables for s in symbols], dtype=pl.Boolean)
+    )
+    series += [pl.Series(name, values[name], dtype=dtype) for name, dtype in MARKET_COLUMNS.items()]
+    for k in range(max(tier_counts)):
+        series.append(
+            pl.Series(
+                f"t_min_{k}", [t[k].min_notional if k < len(t) else math.inf for t in tier_rows]
+            ).cast(pl.Float64)
+        )
+        series.append(
+            pl.Series(f"t_mmr_{k}", [t[k].mmr if k < len(t) else 0.0 for t in tier_rows]).cast(
+                pl.Float64
+            )
+        )
+        series.append(
+            pl.Series(f"t_cum_{k}", [t[k].cum if k < len(t) else 0.0 for t in tier_rows]).cast(
+                pl.Float64
+            )
+        )
+    return MarketTable(
+        market=market,
+        settings=settings,
+        n_symbols=len(symbols),
+        frame=pl.DataFrame(series),
+        tier_counts=tier_counts,
+        uniform_tiers=tier_counts[0] if len(set(tier_counts)) == 1 else None,
+        inverse=inverse,
+        defaulted=defaulted,
+        incomplete=incomplete,
+    )
+
+
+def is_inverse_symbol(symbol: str) -> bool:
+    """'BTC/USD:BTC' settles in its base asset: a coin-settled (inverse) contract."""
+    base, _, rest = symbol.partition("/")
+    return rest.partition(":")[2].split("-", 1)[0] == base
