@@ -42,7 +42,9 @@ def first_replay_state(path: Path) -> MarketState:
     return builder.state(status="replay", note=note)
 
 
-def replay_runner(path: Path, speed: float | None = 1.0) -> FeedRunner:
+def replay_runner(path: Path, speed: float | None = 1.0, why: str = "") -> FeedRunner:
+    """Play a replay; `why` (e.g. "offline") is prefixed to the note shown on screen."""
+
     async def run(publish: Publish, say: Say) -> None:
         from core.feeds.replay import ReplayFeed
 
@@ -50,6 +52,8 @@ def replay_runner(path: Path, speed: float | None = 1.0) -> FeedRunner:
         await feed.start()
         try:
             async for state in feed.updates():
+                if why:
+                    state = replace(state, note=f"{why} · {state.note}" if state.note else why)
                 publish(state)
         finally:
             try:
@@ -78,12 +82,13 @@ def live_runner(session: Any, fallback: Path) -> FeedRunner:
         if first is None or first.status == "offline":
             problem = "; ".join(feed.problems.values()) or "no answer"
             await feed.stop()
+            exchange = session.config.feed.exchange
             say(
-                f"offline: {session.config.feed.exchange} unreachable ({problem[:80]}); "
-                f"playing the replay {fallback.name}",
+                f"offline: {exchange} unreachable — playing the replay {fallback.name} "
+                f"({problem[:100]})",
                 "warning",
             )
-            await replay_runner(fallback)(publish, say)
+            await replay_runner(fallback, why=f"offline: {exchange} unreachable")(publish, say)
             return
         say(f"live: {session.config.feed.exchange} public data", "success")
         publish(first)
