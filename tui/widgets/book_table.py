@@ -122,6 +122,9 @@ class BookTable(ScrollView, can_focus=True):
         self.sort: tuple[str, bool] | None = None  # (column key, descending)
         self._cache: dict[int, Strip] = {}
         self._header: Strip | None = None
+        # Styles for one render pass: rich_style walks every ancestor, and a pass
+        # asks for it twice per line.
+        self._pass_styles: dict[str, Style] | None = None
         self._total_width = sum(c.width for c in self.columns) + len(self.columns)
         self.virtual_size = Size(self._total_width, 1)
 
@@ -238,8 +241,32 @@ class BookTable(ScrollView, can_focus=True):
         self._cache.clear()
         self._header = None
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._pass_styles = {}
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass_styles = None
+
+    def _base_style(self) -> Style:
+        styles = self._pass_styles
+        if styles is None:
+            return self.rich_style
+        style = styles.get("")
+        if style is None:
+            style = styles[""] = self.rich_style
+        return style
+
     def _style(self, tone: str) -> Style:
-        return self.get_component_rich_style(f"book-table--{tone}", partial=True)
+        styles = self._pass_styles
+        if styles is None:
+            return self.get_component_rich_style(f"book-table--{tone}", partial=True)
+        style = styles.get(tone)
+        if style is None:
+            style = styles[tone] = self.get_component_rich_style(
+                f"book-table--{tone}", partial=True
+            )
+        return style
 
     def _segments(self, cells: Sequence[tuple[str, Style]]) -> list[Segment]:
         segments = []
@@ -267,7 +294,7 @@ class BookTable(ScrollView, can_focus=True):
         strip = self._cache.get(index)
         if strip is not None:
             return strip
-        base = self.rich_style
+        base = self._base_style()
         row_tone = self.source.row_tone(index)
         row_style = base + self._style(row_tone) if row_tone else base
         is_cursor_row = index == self.cursor_row and self.has_focus
@@ -295,8 +322,8 @@ class BookTable(ScrollView, can_focus=True):
             elif index == 0:
                 strip = Strip([Segment(" " + self.empty_text, self._style("empty"))])
             else:
-                strip = Strip.blank(self._total_width, self.rich_style)
-        return strip.crop_extend(int(scroll_x), int(scroll_x) + width, self.rich_style)
+                strip = Strip.blank(self._total_width, self._base_style())
+        return strip.crop_extend(int(scroll_x), int(scroll_x) + width, self._base_style())
 
     def on_focus(self) -> None:
         self._cache.pop(self.cursor_row, None)
