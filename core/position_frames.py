@@ -117,6 +117,7 @@ class MarketTable:
     settings: Settings
     n_symbols: int
     frame: pl.DataFrame  # mark_price (nullable), MARKET_COLUMNS, padded tiers, stable
+    tiers: _TierColumns
     tier_counts: list[int]
     uniform_tiers: int | None  # the tier count when every symbol has the same
     inverse: set[int]  # symbols the engine refuses
@@ -254,7 +255,8 @@ class PositionFrames:
         ):
             self.markets.move_to_end(key)
             return table
-        table = _market_table(self.symbols.names, market, settings, beta)
+        previous = next(reversed(self.markets.values()), None)
+        table = _market_table(self.symbols.names, market, settings, beta, previous)
         self.markets[key] = table
         while len(self.markets) > MAX_MARKET_TABLES:
             self.markets.popitem(last=False)
@@ -291,14 +293,17 @@ class PositionFrames:
 
 
 def _market_table(
-    symbols: Sequence[str], market: MarketState, settings: Settings, beta: Callable[[str], float]
+    symbols: Sequence[str],
+    market: MarketState,
+    settings: Settings,
+    beta: Callable[[str], float],
+    previous: MarketTable | None,
 ) -> MarketTable:
-    default_tier = (Tier(0.0, math.inf, settings.default_mmr, None, 0.0),)
     values: dict[str, list] = {name: [] for name in ("mark", *MARKET_COLUMNS)}
-    tier_rows: list[tuple[Tier, ...]] = []
     inverse: set[int] = set()
-    defaulted: list[int] = []
     incomplete: set[int] = set()
+    tier_refs = [market.tiers.get(symbol) for symbol in symbols]
+    tiers = _tier_columns(tier_refs, settings, previous)
     for i, symbol in enumerate(symbols):
         quote = market.contracts.get(symbol)
         if (quote is not None and not quote.linear) or (
@@ -311,11 +316,6 @@ def _market_table(
         stale = quote is None or market.is_stale(quote.ts_ms) or mark is None
         if mark is None or spot_price is None:
             incomplete.add(i)
-        tiers = market.tiers.get(symbol)
-        if not tiers:
-            tiers = default_tier
-            defaulted.append(i)
-        tier_rows.append(tiers)
         is_swap = quote.kind == "swap" if quote else "-" not in symbol.split(":")[-1]
         expiry = quote.expiry_ms if quote else None
         interval = (quote.funding_interval_h if quote else None) or settings.funding_interval_h
@@ -328,44 +328,75 @@ def _market_table(
             interval,
             (expiry - market.clock_ms) / DAY_MS if expiry else None,
             stale,
-            "default" if tiers is default_tier else "tiers",
+            "tiers" if tier_refs[i] else "default",
         )
         for name, value in zip(values, row, strict=True):
             values[name].append(value)
-    tier_counts = [len(t) for t in tier_rows] or [1]
     stables = set(settings.stablecoins)
     series = [pl.Series("mark_price", values["mark"], dtype=pl.Float64)]
     series.append(
         pl.Series("stable", [base_asset(s) in stables for s in symbols], dtype=pl.Boolean)
     )
     series += [pl.Series(name, values[name], dtype=dtype) for name, dtype in MARKET_COLUMNS.items()]
-    for k in range(max(tier_counts)):
-        series.append(
-            pl.Series(
-                f"t_min_{k}", [t[k].min_notional if k < len(t) else math.inf for t in tier_rows]
-            ).cast(pl.Float64)
-        )
-        series.append(
-            pl.Series(f"t_mmr_{k}", [t[k].mmr if k < len(t) else 0.0 for t in tier_rows]).cast(
-                pl.Float64
-            )
-        )
-        series.append(
-            pl.Series(f"t_cum_{k}", [t[k].cum if k < len(t) else 0.0 for t in tier_rows]).cast(
-                pl.Float64
-            )
-        )
     return MarketTable(
         market=market,
         settings=settings,
         n_symbols=len(symbols),
-        frame=pl.DataFrame(series),
-        tier_counts=tier_counts,
-        uniform_tiers=tier_counts[0] if len(set(tier_counts)) == 1 else None,
+        frame=pl.DataFrame(series + tiers.series),
+        tiers=tiers,
+        tier_counts=tiers.counts,
+        uniform_tiers=tiers.counts[0] if len(set(tiers.counts)) == 1 else None,
         inverse=inverse,
-        defaulted=defaulted,
+        defaulted=tiers.defaulted,
         incomplete=incomplete,
     )
+
+
+@dataclass(frozen=True)
+class _TierColumns:
+    refs: list  # the tier tuple of each symbol, as the market held it (or None)
+    default_mmr: float
+    series: list[pl.Series]
+    counts: list[int]
+    defaulted: list[int]
+
+
+def _tier_columns(refs: list, settings: Settings, previous: MarketTable | None) -> _TierColumns:
+    """Padded tier columns; a feed tick keeps the same tier objects, so reuse them."""
+    if (
+        previous is not None
+        and previous.tiers.default_mmr == settings.default_mmr
+        and len(previous.tiers.refs) == len(refs)
+        and all(a is b for a, b in zip(previous.tiers.refs, refs, strict=True))
+    ):
+        return previous.tiers
+    default_tier = (Tier(0.0, math.inf, settings.default_mmr, None, 0.0),)
+    rows = [r if r else default_tier for r in refs]
+    counts = [len(t) for t in rows] or [1]
+    series = []
+    for k in range(max(counts)):
+        series += [
+            pl.Series(
+                f"t_min_{k}",
+                [t[k].min_notional if k < len(t) else math.inf for t in rows],
+                dtype=pl.Float64,
+                strict=False,
+            ),
+            pl.Series(
+                f"t_mmr_{k}",
+                [t[k].mmr if k < len(t) else 0.0 for t in rows],
+                dtype=pl.Float64,
+                strict=False,
+            ),
+            pl.Series(
+                f"t_cum_{k}",
+                [t[k].cum if k < len(t) else 0.0 for t in rows],
+                dtype=pl.Float64,
+                strict=False,
+            ),
+        ]
+    defaulted = [i for i, r in enumerate(refs) if not r]
+    return _TierColumns(refs, settings.default_mmr, series, counts, defaulted)
 
 
 def is_inverse_symbol(symbol: str) -> bool:
