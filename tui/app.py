@@ -364,19 +364,22 @@ class SymbiosisApp(App[int]):
         main = self._main()
         hedges = self.draft.current.book("hedge")
         alphas = self.draft.current.book("alpha")
-        main.query_one(
-            "#pane-holdings"
-        ).border_subtitle = (
-            f"{len(report.holdings)} assets · spot {report.totals.spot_value_usd:,.0f} $"
-        )
-        main.query_one("#pane-hedge").border_subtitle = f"{len(hedges)} positions"
         liq = len(report.scenario.liquidated)
-        main.query_one("#pane-alpha").border_subtitle = f"{len(alphas)} positions" + (
-            f" · {liq} liquidated at {report.scenario.shock_pct:+g}%" if liq else ""
-        )
-        main.query_one(
-            "#pane-basis"
-        ).border_subtitle = f"{self.market.exchange or 'market'} · {self.market.status}"
+        subtitles = {
+            "#pane-holdings": (
+                f"{len(report.holdings)} assets · spot {report.totals.spot_value_usd:,.0f} $"
+            ),
+            "#pane-hedge": f"{len(hedges)} positions",
+            "#pane-alpha": f"{len(alphas)} positions"
+            + (f" · {liq} liquidated at {report.scenario.shock_pct:+g}%" if liq else ""),
+            "#pane-basis": f"{self.market.exchange or 'market'} · {self.market.status}",
+        }
+        for pane_id, subtitle in subtitles.items():
+            pane = main.query_one(pane_id)
+            # Setting a border title repaints the whole pane, even to the same text.
+            if getattr(pane, "_shown_subtitle", None) != subtitle:
+                pane.border_subtitle = subtitle
+                pane._shown_subtitle = subtitle  # type: ignore[attr-defined]
 
     def say(self, message: str, severity: str = "information") -> None:
         """One status line under the panes (errors stay until the next message)."""
