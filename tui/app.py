@@ -323,20 +323,42 @@ class SymbiosisApp(App[int]):
         main = self._main()
         edited, _ = self.draft.edited_keys()
         liquidated = report.liquidated_in_scenario
-        main.query_one("#holdings-table", BookTable).set_source(HoldingsSource(report, edited))
+        # A table whose rows would read the same is left alone: a repaint of a pane
+        # costs a few milliseconds, and a shock or an edit leaves most panes as they are.
+        holdings = main.query_one("#holdings-table", BookTable)
+        shown = holdings.source
+        if not (
+            isinstance(shown, HoldingsSource)
+            and shown.edited == edited
+            and shown.rows == report.holdings
+            and tuple(shown.assets.values()) == report.assets
+        ):
+            holdings.set_source(HoldingsSource(report, edited))
         for book, table_id, columns in (
             ("hedge", "#hedge-table", None),
             ("alpha", "#alpha-table", None),
         ):
             table = main.query_one(table_id, BookTable)
-            table.set_source(
-                PositionSource(
-                    report, book, columns or table.columns, edited, liquidated, table.sort
-                )
+            source = PositionSource(
+                report, book, columns or table.columns, edited, liquidated, table.sort
             )
-        main.query_one("#basis-table", BookTable).set_source(
-            BasisSource(report, self.market.clock_ms, self.market.stale_after_ms)
-        )
+            shown = table.source
+            if not (
+                isinstance(shown, PositionSource)
+                and shown.columns == source.columns
+                and shown.edited == source.edited
+                and shown.liquidated == source.liquidated
+                and shown.frame.equals(source.frame)
+            ):
+                table.set_source(source)
+        basis = main.query_one("#basis-table", BookTable)
+        shown = basis.source
+        if not (
+            isinstance(shown, BasisSource)
+            and shown.clock_ms == self.market.clock_ms
+            and (shown.rows is report.basis or shown.rows == report.basis)
+        ):
+            basis.set_source(BasisSource(report, self.market.clock_ms, self.market.stale_after_ms))
         self._show_summary()
         self._update_pane_titles()
         if self.on_refreshed is not None:
