@@ -21,7 +21,7 @@ from textual import events
 from textual.binding import Binding
 
 from benchmarks.generate import Book, make_book, moved_market
-from benchmarks.recompute import percentiles
+from benchmarks.stats import percentiles
 from core.config import LoadedPortfolio, load_config
 from core.model import MarketState
 from tui.app import SymbiosisApp
@@ -94,12 +94,14 @@ def _app(book: Book, markets: list[MarketState], folder: Path) -> TimedApp:
     return TimedApp(config, loaded, book.market, feed=_feed(markets))
 
 
-async def _measure(n_positions: int, presses: int, size: tuple[int, int]) -> dict[str, Any]:
+async def _measure(
+    n_positions: int, presses: int, size: tuple[int, int], ticks_ahead: int
+) -> dict[str, Any]:
     book = make_book(n_positions)
     rng = random.Random(11)
     # Ticks are built ahead so the feed's own cost is not on the event loop.
     markets = [book.market]
-    for _ in range(30):
+    for _ in range(ticks_ahead):
         markets.append(moved_market(markets[-1], rng))
     with tempfile.TemporaryDirectory() as folder:
         app = _app(book, markets[1:], Path(folder))
@@ -135,6 +137,11 @@ async def _measure(n_positions: int, presses: int, size: tuple[int, int]) -> dic
     }
 
 
-def run(n_positions: int = 1_000, presses: int = 100, size: tuple[int, int] = (200, 50)) -> dict:
-    """keystroke_ms at `n_positions` with the 10 Hz feed running."""
-    return asyncio.run(_measure(n_positions, presses, size))
+def run(
+    n_positions: int = 1_000,
+    presses: int = 100,
+    size: tuple[int, int] = (200, 50),
+    ticks_ahead: int = 30,
+) -> dict:
+    """keystroke_ms at `n_positions` with the 10 Hz feed running (cycling `ticks_ahead` ticks)."""
+    return asyncio.run(_measure(n_positions, presses, size, ticks_ahead))

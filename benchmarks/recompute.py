@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-import statistics
 import time
 from dataclasses import replace
 
@@ -12,14 +11,8 @@ import numpy as np
 
 from benchmarks.generate import Book, edit_size, make_book
 from benchmarks.numpy_reference import arrays_of, compute_reference
+from benchmarks.stats import percentiles
 from core.engine import compute
-
-
-def percentiles(samples_ms: list[float]) -> dict[str, float]:
-    """Median and nearest-rank p95 of a list of milliseconds."""
-    ordered = sorted(samples_ms)
-    p95 = ordered[max(math.ceil(0.95 * len(ordered)) - 1, 0)]
-    return {"p50": statistics.median(ordered), "p95": p95, "n": len(ordered)}
 
 
 def time_engine(book: Book, repeats: int, seed: int = 7) -> list[float]:
