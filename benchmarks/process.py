@@ -130,9 +130,17 @@ def _rss_child(n_positions: int) -> None:
 
     # Two ticks cycled: the feed's pre-built market states are not the app's memory.
     run(n_positions, presses=5, ticks_ahead=2)
-    # ru_maxrss is in KiB on Linux.
+    # ru_maxrss is in KiB on Linux. VmHWM is the same peak for this process image only
+    # (ru_maxrss can carry a larger parent's peak over fork and exec).
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(json.dumps({"positions": n_positions, "peak_rss_mb": peak}))
+    hwm = None
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                hwm = int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    print(json.dumps({"positions": n_positions, "peak_rss_mb": peak, "vm_hwm_mb": hwm}))
 
 
 if __name__ == "__main__":

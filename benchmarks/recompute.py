@@ -12,7 +12,7 @@ import numpy as np
 from benchmarks.generate import Book, edit_size, make_book
 from benchmarks.numpy_reference import arrays_of, compute_reference
 from benchmarks.stats import percentiles
-from core.engine import compute
+from core.engine import clear_cache, compute
 
 
 def time_engine(book: Book, repeats: int, seed: int = 7) -> list[float]:
@@ -82,6 +82,7 @@ def run(sizes: list[int], repeats_for: dict[int, int]) -> dict[str, dict]:
         reference[str(n)] = percentiles(time_reference(book, max(repeats, 20)))
         ratio[str(n)] = engine[str(n)]["p50"] / reference[str(n)]["p50"]
         agreement[str(n)] = max_relative_difference(replace(book))
+    clear_cache()  # the engine would otherwise keep the largest book alive
     return {
         "recompute_ms": engine,
         "numpy_reference_ms": reference,
