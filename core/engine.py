@@ -12,10 +12,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
-from core.model import Holding, MarketState, Portfolio, Settings
-from core.position_frames import PositionFrames, is_inverse_symbol
+from core.model import Holding, MarketState, Portfolio, Settings, base_asset
+from core.position_frames import PositionFrames, PositionTable, is_inverse_symbol
 from core.report import (
     Allocation,
     AssetRow,
@@ -143,6 +144,74 @@ def _spot_book(holdings: tuple[Holding, ...], market: MarketState, settings: Set
     )
 
 
+@dataclass(frozen=True)
+class _AssetLayout:
+    """The per-asset rows in display order (BTC first) for one book's assets."""
+
+    names: tuple[str, ...]
+    core: np.ndarray  # core (non-stable) spot value per asset, 0.0 where none
+    beta: np.ndarray
+    assumed: tuple[bool, ...]
+    slot_of_symbol: np.ndarray  # asset slot of each symbol; len(names) for stablecoins
+    warnings: tuple[str, ...]
+
+
+def _asset_layout(
+    symbol_counts: dict[int, int], spot: _SpotBook, settings: Settings
+) -> _AssetLayout:
+    stables = set(settings.stablecoins)
+    names = _FRAMES.symbols.names
+    core: dict[str, float] = {}
+    for asset, value in spot.core_values:
+        core[asset] = core.get(asset, 0.0) + value
+    position_assets = {i: base_asset(names[i]) for i in symbol_counts}
+    assets = set(core) | {a for a in position_assets.values() if a not in stables}
+    ordered = sorted(assets, key=lambda a: (a != "BTC", a))
+    slot = {a: i for i, a in enumerate(ordered)}
+    slot_of_symbol = np.full(len(names), len(ordered), dtype=np.int64)
+    for i, asset in position_assets.items():
+        slot_of_symbol[i] = slot.get(asset, len(ordered))
+    betas = [_beta(a, settings) for a in ordered]
+    return _AssetLayout(
+        names=tuple(ordered),
+        core=np.array([core.get(a, 0.0) for a in ordered], dtype=np.float64),
+        beta=np.array([b.value for b in betas], dtype=np.float64),
+        assumed=tuple(b.assumed for b in betas),
+        slot_of_symbol=slot_of_symbol,
+        warnings=tuple(
+            f"no beta for {a} in config: assumed 1.0"
+            for a, b in zip(ordered, betas, strict=True)
+            if b.assumed
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class _PositionSlots:
+    """Each position's asset slot, and where each asset first appears (for its window sum)."""
+
+    series: pl.Series  # "slot", per position
+    slot_of_row: np.ndarray  # per position, clipped into the layout for gathers
+    in_layout: np.ndarray  # False for stablecoin positions
+    present: np.ndarray  # slots that have positions
+    first_rows: np.ndarray  # the first position row of each of those slots
+
+    @staticmethod
+    def of(table: PositionTable, layout: _AssetLayout) -> _PositionSlots:
+        slot = layout.slot_of_symbol[table.symbol_index.to_numpy()]
+        n_assets = len(layout.names)
+        in_layout = slot < n_assets
+        present, first_rows = np.unique(slot, return_index=True)
+        keep = present < n_assets
+        return _PositionSlots(
+            series=pl.Series("slot", slot, dtype=pl.Int64),
+            slot_of_row=np.minimum(slot, max(n_assets - 1, 0)),
+            in_layout=in_layout,
+            present=present[keep],
+            first_rows=first_rows[keep],
+        )
+
+
 def clear_cache() -> None:
     """Forget the cached per-position frames (the next compute() builds afresh)."""
     _FRAMES.clear()
@@ -150,8 +219,8 @@ def clear_cache() -> None:
 
 def _position_frame(
     portfolio: Portfolio, market: MarketState, settings: Settings, warnings: list[str]
-) -> tuple[pl.DataFrame, int, pl.Series]:
-    """One row per futures position with market data and padded tiers; not-stablecoin mask."""
+) -> tuple[pl.DataFrame, int, pl.Series, PositionTable]:
+    """Per-position frame (market data, padded tiers), not-stablecoin mask, position table."""
     frame, n_tiers, stable, table, prices = _FRAMES.frame(
         portfolio.positions, market, settings, lambda asset: _beta(asset, settings).value
     )
@@ -183,7 +252,7 @@ def _position_frame(
             f"no leverage tiers for {symbol}: default maintenance rate "
             f"{settings.default_mmr:.2%} used"
         )
-    return frame, n_tiers, ~stable
+    return frame, n_tiers, ~stable, table
 
 
 # Length-1 Series broadcast by zip_with. Only arithmetic, comparisons, zip_with,
@@ -390,7 +459,7 @@ def compute(
     )
     warnings = list(spot.warnings)
 
-    frame, n_tiers, not_stable = _position_frame(portfolio, market, settings, warnings)
+    frame, n_tiers, not_stable, table = _position_frame(portfolio, market, settings, warnings)
     frame = _evaluate_positions(frame, n_tiers, portfolio.collateral_usd, shock)
 
     spot_value = spot.spot_value
@@ -402,78 +471,95 @@ def compute(
     equity = spot_value + spot_legs + portfolio.collateral_usd + isolated_margin + upnl
     margin_ratio = _ratio(maintenance, portfolio.collateral_usd + isolated_margin + upnl)
 
-    # Per-asset exposure: core spot, basis spot legs and futures deltas.
-    exposure_rows: dict[str, list[float]] = {}
-    for asset, value in spot.core_values:
-        row = exposure_rows.setdefault(asset, [0.0, 0.0, 0.0, 0.0])
-        row[0] += value
-        row[3] += value
-    if frame.height:
+    # Per-asset exposure: core spot, basis spot legs and futures deltas. The asset
+    # list, betas and core values only change with the book's assets, so they are
+    # laid out once; per call polars sums the positions by integer asset slot.
+    layout = _FRAMES.memo(
+        "assets",
+        (table.symbol_counts, spot, settings),
+        lambda: _asset_layout(table.symbol_counts, spot, settings),
+    )
+    slots = _FRAMES.memo(
+        "asset_slots", (table.symbol_index, layout), lambda: _PositionSlots.of(table, layout)
+    )
+    warnings.extend(layout.warnings)
+    n_assets = len(layout.names)
+    leg_sum = np.zeros(n_assets)
+    delta_sum = np.zeros(n_assets)
+    hedge_sum = np.zeros(n_assets)
+    hedge_book = frame["book"] == "hedge"
+    if frame.height and slots.first_rows.size:
         # Window sums add each asset's rows in frame order; a parallel group_by adds
         # partial sums in whatever order its threads finish, so its last bits vary.
-        per_asset = (
-            frame.filter(not_stable)
-            .select(
-                "asset",
-                pl.col("spot_leg_usd").sum().over("asset"),
-                pl.col("delta_usd").sum().over("asset"),
-                pl.col("delta_usd")
-                .filter(pl.col("book") == "hedge")
-                .sum()
-                .over("asset")
-                .alias("hedge_usd"),
-            )
-            .unique("asset", keep="first", maintain_order=True)
-        )
-        for asset, spot_leg, delta, hedge in per_asset.iter_rows():
-            row = exposure_rows.setdefault(asset, [0.0, 0.0, 0.0, 0.0])
-            row[0] += spot_leg
-            row[1] += delta
-            row[2] += hedge
-    assets = []
-    hedge_ratio_of: dict[str, float | None] = {}
-    for asset in sorted(exposure_rows, key=lambda a: (a != "BTC", a)):
-        spot_usd, futures_usd, hedge_usd, core_spot = exposure_rows[asset]
-        beta = _beta(asset, settings)
-        hedge_ratio = (0.0 - hedge_usd) / core_spot if core_spot else None
-        hedge_ratio_of[asset] = hedge_ratio
-        net = spot_usd + futures_usd
-        assets.append(
-            AssetRow(
-                asset=asset,
-                spot_usd=spot_usd,
-                futures_usd=futures_usd,
-                net_usd=net,
-                beta=beta.value,
-                beta_assumed=beta.assumed,
-                beta_weighted_usd=net * beta.value,
-                hedge_ratio=hedge_ratio,
-            )
-        )
-        if beta.assumed:
-            warnings.append(f"no beta for {asset} in config: assumed 1.0")
-    net_exposure = sum((a.net_usd for a in assets), 0.0)
+        sums = pl.DataFrame(
+            [
+                slots.series,
+                frame["spot_leg_usd"],
+                frame["delta_usd"],
+                _where(hedge_book, frame["delta_usd"], _ZERO).alias("hedge_usd"),
+            ]
+        ).select(pl.col("spot_leg_usd", "delta_usd", "hedge_usd").sum().over("slot"))
+        leg_sum[slots.present] = sums["spot_leg_usd"].to_numpy()[slots.first_rows]
+        delta_sum[slots.present] = sums["delta_usd"].to_numpy()[slots.first_rows]
+        hedge_sum[slots.present] = sums["hedge_usd"].to_numpy()[slots.first_rows]
+    # Same additions, in the same order, as summing row by row from 0.0.
+    spot_usd = layout.core + leg_sum
+    futures_usd = delta_sum + 0.0
+    net_usd = spot_usd + futures_usd
+    beta_weighted_usd = net_usd * layout.beta
+    has_core = layout.core != 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hedge_ratio = np.where(has_core, (0.0 - (hedge_sum + 0.0)) / layout.core, np.nan)
+    net_exposure = sum(net_usd.tolist(), 0.0)
     futures_gross = 0.0
     if frame.height:
         futures_gross = float(_abs(frame["delta_usd"]).filter(not_stable).sum() or 0.0)
-    gross = sum(abs(a.spot_usd) for a in assets) + futures_gross
-    beta_weighted = sum((a.beta_weighted_usd for a in assets), 0.0)
+    gross = sum(np.abs(spot_usd).tolist(), 0.0) + futures_gross
+    beta_weighted = sum(beta_weighted_usd.tolist(), 0.0)
 
-    if frame.height:
-        frame = frame.with_columns(
-            pl.col("asset")
-            .replace_strict(hedge_ratio_of, default=None, return_dtype=pl.Float64)
-            .alias("hedge_ratio")
+    if frame.height and n_assets:
+        per_position = _where(
+            pl.Series(has_core[slots.slot_of_row] & slots.in_layout),
+            pl.Series(hedge_ratio[slots.slot_of_row], dtype=pl.Float64),
+            _NULL,
         )
     else:
-        frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("hedge_ratio"))
+        per_position = pl.Series([None] * frame.height, dtype=pl.Float64)
+    frame = frame.hstack([per_position.alias("hedge_ratio")])
 
-    holdings = tuple(
-        HoldingRow(asset, qty, price, value, _pct_of(value, equity), *rest)
-        for asset, qty, price, value, *rest in spot.rows
-    )
+    def asset_rows() -> tuple[AssetRow, ...]:
+        ratios = hedge_ratio.tolist()
+        return tuple(
+            AssetRow(
+                asset=asset,
+                spot_usd=spot_value,
+                futures_usd=futures_value,
+                net_usd=net,
+                beta=beta,
+                beta_assumed=assumed,
+                beta_weighted_usd=weighted,
+                hedge_ratio=ratios[i] if has_core[i] else None,
+            )
+            for i, (asset, spot_value, futures_value, net, beta, assumed, weighted) in enumerate(
+                zip(
+                    layout.names,
+                    spot_usd.tolist(),
+                    futures_usd.tolist(),
+                    net_usd.tolist(),
+                    layout.beta.tolist(),
+                    layout.assumed,
+                    beta_weighted_usd.tolist(),
+                    strict=True,
+                )
+            )
+        )
 
-    hedge_book = frame["book"] == "hedge"
+    def holding_rows() -> tuple[HoldingRow, ...]:
+        return tuple(
+            HoldingRow(asset, qty, price, value, _pct_of(value, equity), *rest)
+            for asset, qty, price, value, *rest in spot.rows
+        )
+
     alpha_book = frame["book"] == "alpha"
     hedge_notional = _sum(frame, "notional_usd", hedge_book)
     alpha_margin = _sum(frame, "margin_usd", alpha_book) + _sum(frame, "spot_leg_usd", alpha_book)
@@ -531,8 +617,8 @@ def compute(
     )
     return Report(
         totals=totals,
-        holdings=holdings,
-        assets=tuple(assets),
+        holdings_of=holding_rows,
+        assets_of=asset_rows,
         basis=_FRAMES.memo("basis", (market, settings), lambda: _basis_rows(market, settings)),
         allocation=allocation,
         scenario=scenario,

@@ -102,7 +102,9 @@ class _Symbols:
 
 
 @dataclass
-class _PositionTable:
+class PositionTable:
+    """Position columns of one positions tuple, and which contracts they use."""
+
     positions: tuple[Position, ...]
     frame: pl.DataFrame  # POSITION_COLUMNS
     symbol_index: pl.Series  # UInt32: each position's row in the symbol table
@@ -146,7 +148,7 @@ class PositionFrames:
     def clear(self) -> None:
         """Forget every cached table (the next call builds from scratch)."""
         self.symbols = _Symbols()
-        self.tables: OrderedDict[int, _PositionTable] = OrderedDict()
+        self.tables: OrderedDict[int, PositionTable] = OrderedDict()
         self.markets: OrderedDict[tuple[int, int], MarketTable] = OrderedDict()
         self.memos: dict[str, list[tuple[tuple, Any]]] = {}
 
@@ -164,7 +166,7 @@ class PositionFrames:
 
     # -- position columns ------------------------------------------------------
 
-    def _build(self, positions: tuple[Position, ...]) -> _PositionTable:
+    def _build(self, positions: tuple[Position, ...]) -> PositionTable:
         rows = [position_row(p) for p in positions]
         columns = list(zip(*rows, strict=True)) if rows else [()] * len(POSITION_COLUMNS)
         indices = [self.symbols.of(p.symbol) for p in positions]
@@ -176,7 +178,7 @@ class PositionFrames:
             for (name, dtype), values in zip(POSITION_COLUMNS.items(), columns, strict=True)
         ]
         index = pl.Series("symbol_index", indices, dtype=pl.UInt32)
-        return _PositionTable(positions, pl.DataFrame(series), index, counts)
+        return PositionTable(positions, pl.DataFrame(series), index, counts)
 
     def _changed_rows(
         self, old: tuple[Position, ...], new: tuple[Position, ...]
@@ -193,36 +195,44 @@ class PositionFrames:
                 return None
         return changed
 
-    def _derive(self, base: _PositionTable, positions: tuple[Position, ...]) -> _PositionTable:
+    def _derive(self, base: PositionTable, positions: tuple[Position, ...]) -> PositionTable:
         changed = self._changed_rows(base.positions, positions)
         if changed is None:
             return self._build(positions)
         if not changed:
-            return _PositionTable(positions, base.frame, base.symbol_index, base.symbol_counts)
+            return PositionTable(positions, base.frame, base.symbol_index, base.symbol_counts)
         rows = [position_row(positions[i]) for i in changed]
+        old_rows = [position_row(base.positions[i]) for i in changed]
         new_indices = [self.symbols.of(positions[i].symbol) for i in changed]
-        counts = dict(base.symbol_counts)
-        for i, new_index in zip(changed, new_indices, strict=True):
-            old_index = self.symbols.index[base.positions[i].symbol]
-            counts[old_index] -= 1
-            if not counts[old_index]:
-                del counts[old_index]
-            counts[new_index] = counts.get(new_index, 0) + 1
+        old_indices = [self.symbols.index[base.positions[i].symbol] for i in changed]
         at = pl.Series(changed, dtype=pl.UInt32)
+        if new_indices == old_indices:
+            # Same contracts: the symbol index and counts (and what is cached on them) stay.
+            index, counts = base.symbol_index, base.symbol_counts
+        else:
+            counts = dict(base.symbol_counts)
+            for old_index, new_index in zip(old_indices, new_indices, strict=True):
+                counts[old_index] -= 1
+                if not counts[old_index]:
+                    del counts[old_index]
+                counts[new_index] = counts.get(new_index, 0) + 1
+            index = base.symbol_index.clone().scatter(at, pl.Series(new_indices, dtype=pl.UInt32))
         series = []
         for k, (column, dtype) in enumerate(
             zip(base.frame.get_columns(), POSITION_COLUMNS.values(), strict=True)
         ):
+            values = [row[k] for row in rows]
+            if all(_same(row[k], v) for row, v in zip(old_rows, values, strict=True)):
+                # A one-field edit changes one column: the others are shared as they are.
+                series.append(column)
+                continue
             # clone() shares the buffer; scatter copies it before writing, so the
             # cached frame (and any Report holding it) keeps its values. Typed Series
             # arguments keep scatter a direct kernel call.
-            series.append(
-                column.clone().scatter(at, pl.Series([row[k] for row in rows], dtype=dtype))
-            )
-        index = base.symbol_index.clone().scatter(at, pl.Series(new_indices, dtype=pl.UInt32))
-        return _PositionTable(positions, pl.DataFrame(series), index, counts)
+            series.append(column.clone().scatter(at, pl.Series(values, dtype=dtype)))
+        return PositionTable(positions, pl.DataFrame(series), index, counts)
 
-    def _table(self, positions: tuple[Position, ...]) -> _PositionTable:
+    def _table(self, positions: tuple[Position, ...]) -> PositionTable:
         key = id(positions)
         table = self.tables.get(key)
         if table is not None and table.positions is positions:
@@ -268,7 +278,7 @@ class PositionFrames:
         market: MarketState,
         settings: Settings,
         beta: Callable[[str], float],
-    ) -> tuple[pl.DataFrame, int, pl.Series, _PositionTable, MarketTable]:
+    ) -> tuple[pl.DataFrame, int, pl.Series, PositionTable, MarketTable]:
         """(per-position frame, tier count, stablecoin mask, position table, market table)."""
         table = self._table(positions)
         prices = self.market_table(market, settings, beta)
@@ -397,6 +407,11 @@ def _tier_columns(refs: list, settings: Settings, previous: MarketTable | None) 
         ]
     defaulted = [i for i, r in enumerate(refs) if not r]
     return _TierColumns(refs, settings.default_mmr, series, counts, defaulted)
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal and indistinguishable in a column (0.0 and -0.0 differ, NaN matches NaN)."""
+    return a is b or (type(a) is type(b) and repr(a) == repr(b))
 
 
 def is_inverse_symbol(symbol: str) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from functools import cached_property
 from typing import Any
@@ -124,11 +124,16 @@ class Scenario:
 
 @dataclass(frozen=True)
 class Report:
-    """Figures of one compute(); position rows come from a columnar frame on demand."""
+    """Figures of one compute(); holding, asset and position rows are built on demand.
+
+    A keystroke recomputes the report but the app may only read the totals, so
+    the row tuples are made on first access (from `holdings_of` / `assets_of`,
+    and from the columnar `position_frame`).
+    """
 
     totals: Totals
-    holdings: tuple[HoldingRow, ...]
-    assets: tuple[AssetRow, ...]
+    holdings_of: Callable[[], tuple[HoldingRow, ...]]
+    assets_of: Callable[[], tuple[AssetRow, ...]]
     basis: tuple[BasisRow, ...]
     allocation: Mapping[str, Allocation]
     scenario: Scenario
@@ -138,6 +143,14 @@ class Report:
     note: str
     position_frame: Any  # polars DataFrame whose columns are PositionRow's fields
     liquidated_in_scenario: frozenset[str] = frozenset()
+
+    @cached_property
+    def holdings(self) -> tuple[HoldingRow, ...]:
+        return self.holdings_of()
+
+    @cached_property
+    def assets(self) -> tuple[AssetRow, ...]:
+        return self.assets_of()
 
     @cached_property
     def positions(self) -> tuple[PositionRow, ...]:
