@@ -611,7 +611,7 @@ def compute(
         unrealized_pnl_usd=upnl,
         initial_margin_usd=_sum(frame, "initial_margin_usd"),
         maintenance_margin_usd=maintenance,
-        funding_usd_per_period=float(frame["funding_usd_per_period"].fill_null(0.0).sum())
+        funding_usd_per_period=float(frame["funding_usd_per_period"].sum())
         if frame.height
         else 0.0,
     )

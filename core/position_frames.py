@@ -126,6 +126,18 @@ class MarketTable:
     defaulted: list[int]  # symbols priced with the default maintenance rate
     incomplete: set[int]  # no mark, or no spot price: per-position warnings needed
     by_tier_count: dict[int, pl.DataFrame] = field(default_factory=dict)
+    # (symbol index, tier count, gathered columns): an edit that keeps every
+    # position's contract reuses the market columns gathered for the last one.
+    gathered: list[tuple[pl.Series, int, list[pl.Series]]] = field(default_factory=list)
+
+    def gather(self, symbol_index: pl.Series, n_tiers: int) -> list[pl.Series]:
+        """Market columns (and the stablecoin mask, last) of each position's contract."""
+        for index, tiers, columns in self.gathered:
+            if index is symbol_index and tiers == n_tiers:
+                return columns
+        columns = self.columns(n_tiers)[symbol_index].get_columns()
+        self.gathered = [*self.gathered[-1:], (symbol_index, n_tiers, columns)]
+        return columns
 
     def columns(self, n_tiers: int) -> pl.DataFrame:
         """The frame with tiers 0..n_tiers-1 only (what gets gathered onto positions)."""
@@ -289,8 +301,9 @@ class PositionFrames:
             n_tiers = prices.uniform_tiers
         else:
             n_tiers = max(prices.tier_counts[i] for i in used)
-        columns = prices.columns(n_tiers)[table.symbol_index].get_columns()
-        stable = columns.pop()
+        columns = prices.gather(table.symbol_index, n_tiers)
+        stable = columns[-1]
+        columns = columns[:-1]
         mark = columns[0]
         if mark.null_count():
             # No mark: the spot price, else the entry price (the engine warns).
