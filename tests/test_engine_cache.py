@@ -120,3 +120,14 @@ def test_per_asset_sums_are_the_same_on_every_run() -> None:
     for _ in range(5):
         again = fresh(book.portfolio, book.market, 0.0, book.settings)
         assert (again.assets, again.totals) == (first.assets, first.totals)
+
+
+def test_rows_read_after_later_computes_belong_to_their_own_report() -> None:
+    # Holding and asset rows are built on first access: later calls must not leak in.
+    book = make_book(200, seed=6)
+    first = compute(book.portfolio, book.market, -10.0, book.settings)
+    portfolio = book.portfolio
+    for position in portfolio.positions[:5]:
+        portfolio = edits.edit_position(portfolio, position.id, "size", "x3")
+        compute(portfolio, moved_market(book.market, random.Random(1), 0.05), 5.0, book.settings)
+    assert_same_report(first, fresh(book.portfolio, book.market, -10.0, book.settings))
