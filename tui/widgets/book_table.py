@@ -122,10 +122,14 @@ class BookTable(ScrollView, can_focus=True):
         self.sort: tuple[str, bool] | None = None  # (column key, descending)
         self._cache: dict[int, Strip] = {}
         self._header: Strip | None = None
+        self._view: tuple[int, int] = (-1, -1)  # (scroll x, width) the strips were cut for
         # Styles for one render pass: rich_style walks every ancestor, and a pass
         # asks for it twice per line.
         self._pass_styles: dict[str, Style] | None = None
         self._total_width = sum(c.width for c in self.columns) + len(self.columns)
+        self._column_x = [
+            sum(c.width + 1 for c in self.columns[:i]) for i in range(len(self.columns))
+        ]
         self.virtual_size = Size(self._total_width, 1)
 
     # -- data -------------------------------------------------------------
@@ -268,17 +272,45 @@ class BookTable(ScrollView, can_focus=True):
             )
         return style
 
-    def _segments(self, cells: Sequence[tuple[str, Style]]) -> list[Segment]:
+    def _check_view(self) -> tuple[int, int]:
+        """(scroll x, width); strips are cut to the view, so a new view drops them."""
+        view = (int(self.scroll_offset.x), self.size.width)
+        if view != self._view:
+            self._view = view
+            self._cache.clear()
+            self._header = None
+        return view
+
+    def _fit(self, cells: Sequence[tuple[str, Style]]) -> Strip:
+        """The view's slice of a row: padded cells cut at the view's edges, no wider.
+
+        Every character in a table is one cell wide (digits, letters, −, —, ✗, ▲),
+        so slicing text by characters is slicing by cells.
+        """
+        left, width = self._view
+        right = left + width
         segments = []
-        for (text, style), column in zip(cells, self.columns, strict=False):
-            width = column.width
-            if len(text) > width:
-                text = text[: width - 1] + "…"
-            padded = text.rjust(width) if column.align == "right" else text.ljust(width)
-            segments.append(Segment(padded + " ", style))
-        return segments
+        used = 0
+        for (text, style), column, start in zip(cells, self.columns, self._column_x, strict=False):
+            end = start + column.width + 1
+            if end <= left:
+                continue
+            if start >= right:
+                break
+            size = column.width
+            if len(text) > size:
+                text = text[: size - 1] + "…"
+            padded = (text.rjust(size) if column.align == "right" else text.ljust(size)) + " "
+            if start < left or end > right:
+                padded = padded[max(left - start, 0) : min(right, end) - start]
+            segments.append(Segment(padded, style))
+            used += len(padded)
+        if used < width:
+            segments.append(Segment(" " * (width - used), self._base_style()))
+        return Strip(segments, width)
 
     def _header_strip(self) -> Strip:
+        self._check_view()
         if self._header is None:
             style = self._style("header")
             labels = []
@@ -287,10 +319,11 @@ class BookTable(ScrollView, can_focus=True):
                 if self.sort is not None and self.sort[0] == column.key:
                     label = label + ("▼" if self.sort[1] else "▲")
                 labels.append((label, style))
-            self._header = Strip(self._segments(labels), self._total_width)
+            self._header = self._fit(labels)
         return self._header
 
     def _row_strip(self, index: int) -> Strip:
+        self._check_view()
         strip = self._cache.get(index)
         if strip is not None:
             return strip
@@ -306,24 +339,22 @@ class BookTable(ScrollView, can_focus=True):
             if is_cursor_row and col == self.cursor_col:
                 style = style + self._style("cursor")
             styled.append((cell.text, style))
-        strip = Strip(self._segments(styled), self._total_width)
+        strip = self._fit(styled)
         self._cache[index] = strip
         return strip
 
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        width = self.size.width
+        scroll_y = int(self.scroll_offset.y)
         if y == 0:
-            strip = self._header_strip()
-        else:
-            index = int(scroll_y) + y - 1
-            if index < len(self.source):
-                strip = self._row_strip(index)
-            elif index == 0:
-                strip = Strip([Segment(" " + self.empty_text, self._style("empty"))])
-            else:
-                strip = Strip.blank(self._total_width, self._base_style())
-        return strip.crop_extend(int(scroll_x), int(scroll_x) + width, self._base_style())
+            return self._header_strip()
+        index = scroll_y + y - 1
+        if index < len(self.source):
+            return self._row_strip(index)
+        width = self.size.width
+        if index == 0:
+            strip = Strip([Segment(" " + self.empty_text, self._style("empty"))])
+            return strip.crop_extend(0, width, self._base_style())
+        return Strip.blank(width, self._base_style())
 
     def on_focus(self) -> None:
         self._cache.pop(self.cursor_row, None)

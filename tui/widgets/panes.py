@@ -123,6 +123,9 @@ class HoldingsSource:
         )
 
 
+# Rows fetched from the frame per polars call: more than a tall screen shows.
+ROW_WINDOW = 128
+
 # Which frame column a position table's column sorts by.
 SORT_FIELDS = {
     "id": "id",
@@ -175,9 +178,20 @@ class PositionSource:
         self.columns = columns
         self.edited = edited
         self.liquidated = liquidated
+        self._window_start = 0
+        self._window: list[tuple] = []
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def _row(self, index: int) -> tuple:
+        """One row's values; fetched a screenful at a time (one polars call per window)."""
+        offset = index - self._window_start
+        if 0 <= offset < len(self._window):
+            return self._window[offset]
+        self._window_start = max(index - ROW_WINDOW // 4, 0)
+        self._window = self.frame.slice(self._window_start, ROW_WINDOW).rows()
+        return self._window[index - self._window_start]
 
     def key(self, index: int) -> str:
         return self.ids[index]
@@ -209,7 +223,7 @@ class PositionSource:
             margin,
             spot_qty,
             stale,
-        ) = self.frame.row(index)
+        ) = self._row(index)
         dist_tone: Tone = "alert" if dist is not None and dist < 10 else ""
         values: dict[str, Cell] = {
             # A mark that survives the cursor highlight: liquidated under the shock.

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from rich.cells import cell_len as cell_length
 from textual.content import Content
 from textual.widgets import Static
 
 from core.report import Report
 from tui import format as fmt
+
+# Markup tags of the chunks ([b], [/], [$warning], [dim], [reverse]); text never has a
+# literal "[" because notes are escaped.
+_MARKUP_TAG = re.compile(r"(?<!\\)\[[^\[\]]*\]")
 
 HEALTH_VAR = {"ok": "$success", "warn": "$warning", "danger": "$error"}
 FEED_VAR = {"live": "$success", "replay": "$accent", "stale": "$warning", "offline": "$error"}
@@ -93,7 +99,7 @@ def pack_lines(chunks: list[str], width: int) -> str:
                 lines.append(line)
             line, used = "", 0
             continue
-        size = Content.from_markup(chunk).cell_length
+        size = cell_length(_MARKUP_TAG.sub("", chunk))
         if line and used + 2 + size > width:
             lines.append(line)
             line, used = "", 0
