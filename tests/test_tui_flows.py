@@ -8,6 +8,7 @@ from core.config import load_portfolio
 from core.feeds.replay_file import load_replay_end
 from core.feeds.state import with_status
 from tests.tui_helpers import make_app, make_workspace
+from tui.app import COALESCE_S
 from tui.screens import ChoiceScreen, HelpScreen
 from tui.widgets.book_table import BookTable
 
@@ -267,7 +268,7 @@ async def test_feed_ticks_are_coalesced_into_one_recompute(workspace):
         market = app.market
         for _ in range(50):
             app.market_update(market)
-        await pilot.pause(0.2)
+        await pilot.pause(COALESCE_S + 0.15)
         # One recompute for the draft burst (the saved book is computed alongside).
         assert app.recompute_count == count + 1
 
@@ -287,7 +288,7 @@ async def test_stale_feed_is_shown_in_the_summary_and_prices_are_marked(workspac
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         app.market_update(with_status(app.market, "stale"))
-        await pilot.pause(0.2)
+        await pilot.pause(COALESCE_S + 0.15)
         assert "STALE" in str(app.screen.query_one("#summary").render())
         basis = app.screen.query_one("#basis-table", BookTable)
         assert all(basis.source.row_tone(i) == "stale" for i in range(len(basis.source)))
@@ -303,7 +304,7 @@ async def test_replay_feed_drives_the_app_to_the_recording_end(workspace):
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause(0.5)
         await app.workers.wait_for_complete()
-        await pilot.pause(0.2)
+        await pilot.pause(COALESCE_S + 0.15)
         end = load_replay_end(replay)
         assert app.market.clock_ms == end.clock_ms
         assert app.report.position("h-btc").mark_price == end.mark("BTC/USDT:USDT")
@@ -352,3 +353,23 @@ async def test_sort_key_orders_positions_by_the_cursor_column_and_flips(workspac
         assert [app.report.position(k).distance_to_liquidation_pct for k in keys] == sorted(
             dists, reverse=True
         )
+
+
+async def test_a_keystroke_postpones_a_waiting_tick_but_not_forever(workspace):
+    app = make_app(workspace)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        moved = with_status(app.market, "stale")
+        app.market_update(moved)
+        await pilot.press("]")
+        assert app.market is not moved  # the key's frame went first
+        await pilot.pause(COALESCE_S + 0.15)
+        assert app.market is moved
+        # Keys arriving faster than the coalescing window do not hold a tick back
+        # for longer than the bound.
+        again = with_status(moved, "live")
+        app.market_update(again)
+        for _ in range(12):
+            await pilot.press("]")
+            await pilot.pause(COALESCE_S / 2)
+        assert app.market is again

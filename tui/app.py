@@ -60,7 +60,11 @@ POSITION_FIELDS = {
 HOLDING_FIELDS = {"qty": "qty", "cost": "cost_usd"}
 TOGGLES = {"side", "margin_mode"}
 NARROW_WIDTH = 120
-COALESCE_S = 0.05
+# Feed ticks within this window are one recompute and one repaint: up to four
+# frames a second, enough to read and light over SSH.
+COALESCE_S = 0.25
+# A tick waits behind keystrokes at most this long: prices stay live while typing.
+MAX_TICK_DELAY_S = 0.5
 
 
 @dataclass
@@ -211,6 +215,8 @@ class SymbiosisApp(App[int]):
         self.saved_report: Report | None = None
         self.edit: EditContext | None = None
         self._pending_market: MarketState | None = None
+        self._pending_since = 0.0
+        self._tick_timer: Any = None
         self._last_tick_wall = wall_clock()
         self.theme_names: list[str] = []
         self.recompute_count = 0
@@ -270,9 +276,20 @@ class SymbiosisApp(App[int]):
         first = self._pending_market is None
         self._pending_market = market
         if first:
-            self.set_timer(COALESCE_S, self._apply_pending_market)
+            self._pending_since = time.monotonic()
+            self._tick_timer = self.set_timer(COALESCE_S, self._apply_pending_market)
+
+    def _postpone_tick(self) -> None:
+        """Let a keystroke's frame go out before a waiting tick's repaint (within a bound)."""
+        timer = self._tick_timer
+        if self._pending_market is None or timer is None:
+            return
+        if time.monotonic() - self._pending_since < MAX_TICK_DELAY_S:
+            timer.stop()
+            self._tick_timer = self.set_timer(COALESCE_S, self._apply_pending_market)
 
     def _apply_pending_market(self) -> None:
+        self._tick_timer = None
         market, self._pending_market = self._pending_market, None
         if market is None:
             return
@@ -304,6 +321,8 @@ class SymbiosisApp(App[int]):
 
     def recompute(self, market_changed: bool = False) -> None:
         """compute() the draft (and the saved book when the market moved), then paint."""
+        if not market_changed:
+            self._postpone_tick()
         try:
             report = compute(self.draft.current, self.market, self.shock_pct, self.settings)
         except UnsupportedContractError as exc:
@@ -343,14 +362,19 @@ class SymbiosisApp(App[int]):
                 report, book, columns or table.columns, edited, liquidated, table.sort
             )
             shown = table.source
-            if not (
+            same_rows = (
                 isinstance(shown, PositionSource)
                 and shown.columns == source.columns
-                and shown.edited == source.edited
-                and shown.liquidated == source.liquidated
                 and shown.frame.equals(source.frame)
-            ):
+            )
+            if not same_rows:
                 table.set_source(source)
+            elif shown.edited != source.edited or shown.liquidated != source.liquidated:
+                # Same figures, other highlights: repaint only the rows that changed tone.
+                table.set_source(
+                    source,
+                    changed=(shown.edited ^ source.edited) | (shown.liquidated ^ source.liquidated),
+                )
         basis = main.query_one("#basis-table", BookTable)
         shown = basis.source
         if not (

@@ -8,6 +8,7 @@ source for the visible rows only, at paint time.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -134,9 +135,21 @@ class BookTable(ScrollView, can_focus=True):
 
     # -- data -------------------------------------------------------------
 
-    def set_source(self, source: RowSource) -> None:
-        """Show new rows; only the lines on screen get formatted."""
-        self.source = source
+    def set_source(self, source: RowSource, changed: AbstractSet[str] | None = None) -> None:
+        """Show new rows; only the lines on screen get formatted.
+
+        `changed`: the source has the same rows in the same order and only these
+        keys look different, so only their lines are repainted.
+        """
+        previous, self.source = self.source, source
+        if changed is not None and len(previous) == len(source):
+            top = int(self.scroll_offset.y)
+            for index in list(self._cache):
+                if source.key(index) in changed:
+                    del self._cache[index]
+                    if top <= index < top + self.size.height - 1:
+                        self.refresh_line(index - top + 1)
+            return
         self._cache.clear()
         self._header = None
         self.virtual_size = Size(self._total_width, len(source) + 1)
