@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from core.margin import with_maintenance_amounts
 from core.model import (
+    DAY_MS,
     ContractQuote,
     Holding,
     MarketState,
@@ -24,7 +25,6 @@ from core.model import (
 )
 
 CLOCK_MS = 1_795_176_000_000
-DAY_MS = 86_400_000
 EXPIRY_MS = CLOCK_MS + 90 * DAY_MS
 # Binance-like USDT-M brackets: floor of notional, maintenance rate.
 BRACKETS = ((0.0, 0.004), (50_000.0, 0.005), (250_000.0, 0.01), (1e6, 0.025), (5e6, 0.05))

@@ -29,6 +29,7 @@ from core.model import (
     Position,
     Settings,
     frozen_map,
+    is_inverse_symbol,
 )
 
 FEED_KINDS = ("ccxt", "replay")
@@ -278,9 +279,7 @@ def check_futures_symbol(symbol: str) -> str | None:
     """Why a symbol is not a supported (linear) futures symbol, or None."""
     if "/" not in symbol or ":" not in symbol:
         return f"must be a ccxt futures symbol like 'BTC/USDT:USDT' (got {symbol!r})"
-    base = symbol.split("/", 1)[0]
-    settle = symbol.split(":", 1)[1].split("-", 1)[0]
-    if settle == base:
+    if is_inverse_symbol(symbol):
         return (
             f"{symbol!r} is an inverse (coin-settled) contract; only linear "
             "USDT/USDC-settled contracts are supported"

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, replace
 
 from core.config import check_futures_symbol
-from core.model import BOOKS, Book, Holding, Portfolio, Position
+from core.model import BOOKS, Book, Holding, Portfolio, Position, base_asset
 
 
 class EditError(ValueError):
@@ -79,7 +79,7 @@ def edit_position(portfolio: Portfolio, position_id: str, field: str, text: str)
         problem = check_futures_symbol(symbol)
         if problem:
             raise EditError(f"symbol: {problem}")
-        if position.kind == "basis" and symbol.split("/")[0] != position.base:
+        if position.kind == "basis" and base_asset(symbol) != position.base:
             raise EditError("symbol: a basis trade's future must stay on its spot leg's asset")
         return portfolio.replace_position(position_id, replace(position, symbol=symbol))
     if field == "side":

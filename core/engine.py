@@ -15,8 +15,16 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from core.model import Holding, MarketState, Portfolio, Settings, base_asset
-from core.position_frames import PositionFrames, PositionTable, is_inverse_symbol
+from core.model import (
+    DAY_MS,
+    Holding,
+    MarketState,
+    Portfolio,
+    Settings,
+    base_asset,
+    is_inverse_symbol,
+)
+from core.position_frames import PositionFrames, PositionTable
 from core.report import (
     Allocation,
     AssetRow,
@@ -26,8 +34,6 @@ from core.report import (
     Scenario,
     Totals,
 )
-
-DAY_MS = 86_400_000
 
 
 class UnsupportedContractError(ValueError):

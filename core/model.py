@@ -93,9 +93,18 @@ class Portfolio:
         )
 
 
+DAY_MS = 86_400_000
+
+
 def base_asset(symbol: str) -> str:
     """Base asset of a ccxt unified symbol: 'BTC/USDT:USDT-251226' -> 'BTC'."""
     return symbol.split("/", 1)[0]
+
+
+def is_inverse_symbol(symbol: str) -> bool:
+    """'BTC/USD:BTC' settles in its base asset: a coin-settled (inverse) contract."""
+    base, _, rest = symbol.partition("/")
+    return rest.partition(":")[2].split("-", 1)[0] == base
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,16 @@ from typing import Any
 
 import polars as pl
 
-from core.model import MarketState, Position, Settings, Tier, base_asset
+from core.model import (
+    DAY_MS,
+    MarketState,
+    Position,
+    Settings,
+    Tier,
+    base_asset,
+    is_inverse_symbol,
+)
 
-DAY_MS = 86_400_000
 # How many positions tuples and markets to keep: the draft, the saved book and
 # an undo step or two; the current and the previous tick.
 MAX_POSITION_TABLES = 4
@@ -425,9 +432,3 @@ def _tier_columns(refs: list, settings: Settings, previous: MarketTable | None) 
 def _same(a: object, b: object) -> bool:
     """Equal and indistinguishable in a column (0.0 and -0.0 differ, NaN matches NaN)."""
     return a is b or (type(a) is type(b) and repr(a) == repr(b))
-
-
-def is_inverse_symbol(symbol: str) -> bool:
-    """'BTC/USD:BTC' settles in its base asset: a coin-settled (inverse) contract."""
-    base, _, rest = symbol.partition("/")
-    return rest.partition(":")[2].split("-", 1)[0] == base

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,9 +27,10 @@ from core.config import (
     save_portfolio,
 )
 from core.engine import UnsupportedContractError, compute
-from core.model import MarketState, Portfolio
+from core.model import MarketState, Portfolio, base_asset
 from core.report import Report
 from tui import format as fmt
+from tui.feed_runner import FeedRunner, initial_market_and_feed
 from tui.screens import ChoiceScreen, HelpScreen, TextScreen
 from tui.themes import load_themes
 from tui.widgets.book_table import BookTable
@@ -43,8 +44,6 @@ from tui.widgets.panes import (
     holdings_table,
 )
 from tui.widgets.summary import FeedView, SummaryBar
-
-FeedRunner = Callable[[Callable[[MarketState], None], Callable[[str, str], None]], Awaitable[None]]
 
 # Which portfolio field a column edits.
 POSITION_FIELDS = {
@@ -220,7 +219,6 @@ class SymbiosisApp(App[int]):
         self._last_tick_wall = wall_clock()
         self.theme_names: list[str] = []
         self.recompute_count = 0
-        self.on_refreshed: Callable[[], None] | None = None
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -353,14 +351,9 @@ class SymbiosisApp(App[int]):
             and tuple(shown.assets.values()) == report.assets
         ):
             holdings.set_source(HoldingsSource(report, edited))
-        for book, table_id, columns in (
-            ("hedge", "#hedge-table", None),
-            ("alpha", "#alpha-table", None),
-        ):
-            table = main.query_one(table_id, BookTable)
-            source = PositionSource(
-                report, book, columns or table.columns, edited, liquidated, table.sort
-            )
+        for book in ("hedge", "alpha"):
+            table = main.query_one(f"#{book}-table", BookTable)
+            source = PositionSource(report, book, table.columns, edited, liquidated, table.sort)
             shown = table.source
             same_rows = (
                 isinstance(shown, PositionSource)
@@ -382,11 +375,9 @@ class SymbiosisApp(App[int]):
             and shown.clock_ms == self.market.clock_ms
             and (shown.rows is report.basis or shown.rows == report.basis)
         ):
-            basis.set_source(BasisSource(report, self.market.clock_ms, self.market.stale_after_ms))
+            basis.set_source(BasisSource(report, self.market.clock_ms))
         self._show_summary()
         self._update_pane_titles()
-        if self.on_refreshed is not None:
-            self.call_after_refresh(self.on_refreshed)
 
     def _show_summary(self) -> None:
         assert self.report is not None
@@ -643,7 +634,7 @@ class SymbiosisApp(App[int]):
         if side not in ("long", "short"):
             raise edits.EditError(f"side must be long or short (got {parts[1]!r})")
         size = edits.parse_number(parts[2], "size", None, edits.NumberRule(positive=True))
-        mark = self.market.mark(symbol) or self.market.spot_price(symbol.split("/")[0])
+        mark = self.market.mark(symbol) or self.market.spot_price(base_asset(symbol))
         if len(parts) > 3:
             entry = edits.parse_number(parts[3], "entry", None, edits.NumberRule(positive=True))
         elif mark:
@@ -868,8 +859,6 @@ def position_details(p: Any) -> str:
 
 def run_app(session: Any, replay_given: bool = False) -> int:
     """Start the TUI for a CLI session (config, portfolio, replay fallback)."""
-    from tui.feed_runner import initial_market_and_feed
-
     market, feed, notice = initial_market_and_feed(session, replay_given)
     app = SymbiosisApp(session.config, session.loaded, market, feed, notice)
     result = app.run()

@@ -42,6 +42,35 @@ class FeedBase:
         self._changed = asyncio.Event()
         self._closed = False
         self._callbacks: list[UpdateCallback] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        """The feed's loop; started by start(), cancelled by stop()."""
+        raise NotImplementedError
+
+    def _task_name(self) -> str:
+        return type(self).__name__
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=self._task_name())
+
+    async def stop(self) -> None:
+        """Cancel the loop (an error it ended with is raised here) and end updates()."""
+        task, self._task = self._task, None
+        try:
+            if task is not None:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+        finally:
+            await self._release()
+            self._close()
+
+    async def _release(self) -> None:
+        """Free what the feed holds (sessions, sockets) after its loop stopped."""
 
     @property
     def status(self) -> FeedStatus:

@@ -154,7 +154,6 @@ class CcxtFeed(FeedBase):
         self.tiers_refresh_ms = int(tiers_refresh_s * 1000)
         self.markets_refresh_ms = int(markets_refresh_s * 1000)
         self._sinks: list[EventSink] = []
-        self._task: asyncio.Task[None] | None = None
         self._markets_at: int | None = None
         self._funding_at: int | None = None
         self._tiers_at: int | None = None
@@ -180,20 +179,11 @@ class CcxtFeed(FeedBase):
         """Receive every object taken in, as a replay-format event."""
         self._sinks.append(sink)
 
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=f"ccxt-feed-{self.exchange_id}")
+    def _task_name(self) -> str:
+        return f"ccxt-feed-{self.exchange_id}"
 
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+    async def _release(self) -> None:
         await self.close()
-        self._close()
 
     async def close(self) -> None:
         """Close the exchange's HTTP session and sockets (only one this feed made)."""

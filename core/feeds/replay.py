@@ -32,23 +32,11 @@ class ReplayFeed(FeedBase):
         self._sleep = sleep
         self._builder = MarketStateBuilder()
         self._note = ""
-        self._task: asyncio.Task[None] | None = None
         self._to_end = asyncio.Event()
         self.finished = False
 
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=f"replay-{self.path.name}")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-        self._close()
+    def _task_name(self) -> str:
+        return f"replay-{self.path.name}"
 
     def jump_to_end(self) -> None:
         """Play the remaining events without waiting."""

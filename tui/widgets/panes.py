@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import polars as pl
 from textual.binding import Binding
 
+from core.model import base_asset
 from core.report import AssetRow, BasisRow, HoldingRow, Report
 from tui import format as fmt
 from tui.widgets.book_table import BookTable, Cell, Column, Tone
@@ -82,24 +83,33 @@ BASIS_COLUMNS = (
 
 def contract_label(symbol: str, kind: str) -> str:
     """'BTC/USDT:USDT' -> 'BTC perp'; 'BTC/USDT:USDT-261225' -> 'BTC 261225'."""
-    base = symbol.split("/", 1)[0]
+    base = base_asset(symbol)
     if kind == "swap":
         settle = symbol.split(":", 1)[-1]
         return f"{base} perp" if settle == "USDT" else f"{base} {settle} perp"
     return f"{base} {symbol.rsplit('-', 1)[-1]}"
 
 
-class HoldingsSource:
-    def __init__(self, report: Report, edited: frozenset[str]) -> None:
-        self.rows: tuple[HoldingRow, ...] = report.holdings
-        self.assets: dict[str, AssetRow] = {a.asset: a for a in report.assets}
-        self.edited = edited
+class _RowTuple:
+    """A source over a tuple of report rows, keyed by one of their fields."""
+
+    rows: tuple
+    key_field: str
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def key(self, index: int) -> str:
-        return self.rows[index].asset
+        return getattr(self.rows[index], self.key_field)
+
+
+class HoldingsSource(_RowTuple):
+    key_field = "asset"
+
+    def __init__(self, report: Report, edited: frozenset[str]) -> None:
+        self.rows: tuple[HoldingRow, ...] = report.holdings
+        self.assets: dict[str, AssetRow] = {a.asset: a for a in report.assets}
+        self.edited = edited
 
     def row_tone(self, index: int) -> Tone:
         return "edited" if self.rows[index].asset in self.edited else ""
@@ -251,16 +261,12 @@ class PositionSource:
         return tuple(values[c.key] for c in self.columns)
 
 
-class BasisSource:
-    def __init__(self, report: Report, clock_ms: int, stale_after_ms: int) -> None:
+class BasisSource(_RowTuple):
+    key_field = "symbol"
+
+    def __init__(self, report: Report, clock_ms: int) -> None:
         self.rows: tuple[BasisRow, ...] = report.basis
         self.clock_ms = clock_ms
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def key(self, index: int) -> str:
-        return self.rows[index].symbol
 
     def row_tone(self, index: int) -> Tone:
         return "stale" if self.rows[index].stale else ""
