@@ -24,7 +24,7 @@ from core.model import (
     base_asset,
     is_inverse_symbol,
 )
-from core.position_frames import PositionFrames, PositionTable
+from core.position_frames import PositionFrames, PositionTable, TierColumns
 from core.report import (
     Allocation,
     AssetRow,
@@ -194,27 +194,23 @@ def _asset_layout(
 
 @dataclass(frozen=True)
 class _PositionSlots:
-    """Each position's asset slot, and where each asset first appears (for its window sum)."""
+    """Each position's asset slot (stablecoin positions get the slot after the last asset)."""
 
-    series: pl.Series  # "slot", per position
+    codes: np.ndarray  # per position, in 0..n_assets
     slot_of_row: np.ndarray  # per position, clipped into the layout for gathers
     in_layout: np.ndarray  # False for stablecoin positions
-    present: np.ndarray  # slots that have positions
-    first_rows: np.ndarray  # the first position row of each of those slots
+    any_in_layout: bool
 
     @staticmethod
     def of(table: PositionTable, layout: _AssetLayout) -> _PositionSlots:
         slot = layout.slot_of_symbol[table.symbol_index.to_numpy()]
         n_assets = len(layout.names)
         in_layout = slot < n_assets
-        present, first_rows = np.unique(slot, return_index=True)
-        keep = present < n_assets
         return _PositionSlots(
-            series=pl.Series("slot", slot, dtype=pl.Int64),
+            codes=slot,
             slot_of_row=np.minimum(slot, max(n_assets - 1, 0)),
             in_layout=in_layout,
-            present=present[keep],
-            first_rows=first_rows[keep],
+            any_in_layout=bool(in_layout.any()),
         )
 
 
@@ -225,9 +221,10 @@ def clear_cache() -> None:
 
 def _position_frame(
     portfolio: Portfolio, market: MarketState, settings: Settings, warnings: list[str]
-) -> tuple[pl.DataFrame, int, pl.Series, PositionTable]:
-    """Per-position frame (market data, padded tiers), not-stablecoin mask, position table."""
-    frame, n_tiers, stable, table, prices = _FRAMES.frame(
+) -> tuple[pl.DataFrame, int, pl.Series, PositionTable, _TierLookup]:
+    """Per-position frame (market data, tier floors), not-stablecoin mask, position table,
+    and the flat tier table."""
+    frame, n_tiers, stable, tier_row, table, prices = _FRAMES.frame(
         portfolio.positions, market, settings, lambda asset: _beta(asset, settings).value
     )
     used = table.symbol_counts
@@ -258,7 +255,7 @@ def _position_frame(
             f"no leverage tiers for {symbol}: default maintenance rate "
             f"{settings.default_mmr:.2%} used"
         )
-    return frame, n_tiers, ~stable, table
+    return frame, n_tiers, ~stable, table, _TierLookup(prices.tiers, tier_row)
 
 
 # Length-1 Series broadcast by zip_with. Only arithmetic, comparisons, zip_with,
@@ -283,40 +280,34 @@ def _abs(values: pl.Series) -> pl.Series:
     return (0.0 - values).zip_with(values < 0.0, values)
 
 
+@dataclass(frozen=True)
+class _TierLookup:
+    table: TierColumns
+    first_row: pl.Series  # per position: where its contract's tiers start in the table
+
+
 def _tiers_reached(
-    notional: pl.Series, frame: pl.DataFrame, n_tiers: int
+    notional: pl.Series, frame: pl.DataFrame, n_tiers: int, tiers: _TierLookup
 ) -> tuple[pl.Series, pl.Series]:
-    """(mmr, cum) of the highest tier whose floor the notional reaches."""
-    mmr, cum = frame["t_mmr_0"], frame["t_cum_0"]
+    """(mmr, cum) of the highest tier whose floor the notional reaches.
+
+    Tier floors rise, so the tier is the count of floors above tier 0 that the
+    notional reaches; mmr and cum are then read from the flat tier table by row.
+    """
+    row = tiers.first_row
     for k in range(1, n_tiers):
-        reached = notional >= frame[f"t_min_{k}"]
-        mmr = _where(reached, frame[f"t_mmr_{k}"], mmr)
-        cum = _where(reached, frame[f"t_cum_{k}"], cum)
-    return mmr, cum
-
-
-def _liquidation(
-    sign: pl.Series,
-    size: pl.Series,
-    entry: pl.Series,
-    wallet: pl.Series,
-    mmr: pl.Series,
-    cum: pl.Series,
-    nulls: pl.Series,
-) -> pl.Series:
-    """Binance one-way linear LP; null where no positive price liquidates."""
-    denominator = size * mmr - sign * size
-    price = (wallet + cum - sign * size * entry) / denominator
-    return _where((denominator != 0) & (price > 0), price, nulls)
+        row = row + (notional >= frame[f"t_min_{k}"])
+    return tiers.table.mmr[row], tiers.table.cum[row]
 
 
 def _evaluate_positions(
-    frame: pl.DataFrame, n_tiers: int, collateral: float, shock: float
+    frame: pl.DataFrame, n_tiers: int, tiers: _TierLookup, collateral: float, shock: float
 ) -> pl.DataFrame:
     """Per-position figures now and under the shock (move = shock x beta).
 
     Eager Series arithmetic: the same kernels as expressions, without a query
-    plan per call (what dominates below ~10,000 rows).
+    plan per call (what dominates below ~10,000 rows). Each operation costs a
+    few microseconds whatever the size, so the count of operations is the cost.
     """
     size, mark, entry = frame["size"], frame["mark_price"], frame["entry_price"]
     sign, cross, wallet = frame["sign"], frame["cross"], frame["wallet"]
@@ -326,41 +317,41 @@ def _evaluate_positions(
     # + 0.0 turns the -0.0 of an unmoved short into 0.0
     upnl = (mark - entry) * size * sign + 0.0
     initial = notional / frame["leverage"]
-    # A price cannot fall below zero: a move of beta x shock is capped at -100 %.
-    shocked_mark = mark * (1 + _at_least(shock * frame["beta"], _MINUS_ONE))
     spot_price = frame["spot_price"]
     spot_leg = frame["spot_qty"] * (
         spot_price.fill_null(0.0) if spot_price.null_count() else spot_price
     )
-    mmr, cum = _tiers_reached(notional, frame, n_tiers)
-    s_mmr, s_cum = _tiers_reached(size * shocked_mark, frame, n_tiers)
+    mmr, cum = _tiers_reached(notional, frame, n_tiers, tiers)
     maintenance = _at_least(notional * mmr - cum, _ZERO)
-    shocked_mm = _at_least(size * shocked_mark * s_mmr - s_cum, _ZERO)
-    shocked_upnl = (shocked_mark - entry) * size * sign
+    if shock:
+        # A price cannot fall below zero: a move of beta x shock is capped at -100 %.
+        shocked_mark = mark * (1 + _at_least(shock * frame["beta"], _MINUS_ONE))
+        shocked_notional = size * shocked_mark
+        s_mmr, s_cum = _tiers_reached(shocked_notional, frame, n_tiers, tiers)
+        shocked_mm = _at_least(shocked_notional * s_mmr - s_cum, _ZERO)
+        shocked_upnl = (shocked_mark - entry) * size * sign
+    else:
+        # Betas are finite, so a zero shock moves no price: the same figures, not recomputed.
+        shocked_mark, s_mmr, s_cum, shocked_mm, shocked_upnl = mark, mmr, cum, maintenance, upnl
 
+    # Binance one-way linear liquidation price. A cross position's wallet is the
+    # collateral less the other cross positions' maintenance, plus their uPnL.
     cross_mm = maintenance.filter(cross).sum()
     cross_upnl = upnl.filter(cross).sum()
     cross_wallet = collateral - (cross_mm - maintenance) + (cross_upnl - upnl)
-    liquidation = _where(
-        cross,
-        _liquidation(sign, size, entry, cross_wallet, mmr, cum, nulls),
-        _liquidation(sign, size, entry, wallet, mmr, cum, nulls),
-    )
+    signed_size = sign * size
+    denominator = size * mmr - signed_size
+    price = (_where(cross, cross_wallet, wallet) + cum - signed_size * entry) / denominator
+    # Null where no positive price liquidates.
+    liquidation = _where((denominator != 0) & (price > 0), price, nulls)
+
     cross_breached = shocked_mm.filter(cross).sum() >= collateral + shocked_upnl.filter(cross).sum()
     isolated_breached = shocked_mm >= wallet + shocked_upnl
-    liquidated = (cross & cross_breached) | (~cross & isolated_breached)
+    # Every cross position goes when the shared wallet is breached; an isolated one
+    # when its own margin is.
+    liquidated = (cross | isolated_breached) if cross_breached else (~cross & isolated_breached)
 
-    funding_rate = frame["funding_rate"]
     minus_sign = 0 - sign
-    days = frame["days_to_expiry"]
-    period_factor = 24.0 / frame["funding_interval_h"] * 365.0
-    funding_apr = funding_rate * period_factor * 100.0
-    annualized_basis = _where(spot_price > 0, mark / spot_price - 1.0, nulls) * 100.0 * 365.0 / days
-    carry = _where(
-        frame["is_swap"],
-        minus_sign * funding_apr,
-        _where(days > 0, minus_sign * annualized_basis, nulls),
-    )
     distance = _where(mark > 0, _abs(mark - liquidation) / mark, nulls) * 100.0
     return frame.hstack(
         [
@@ -379,8 +370,8 @@ def _evaluate_positions(
             shocked_upnl.alias("shocked_upnl"),
             liquidation.alias("liquidation_price"),
             liquidated.alias("liquidated"),
-            (minus_sign * notional * funding_rate).alias("funding_usd_per_period"),
-            carry.alias("carry_apr_pct"),
+            (minus_sign * notional * frame["funding_rate"]).alias("funding_usd_per_period"),
+            (minus_sign * frame["carry_rate_pct"]).alias("carry_apr_pct"),
             _where(cross, initial, wallet).alias("margin_usd"),
             mmr.alias("maintenance_margin_rate"),
             distance.alias("distance_to_liquidation_pct"),
@@ -465,8 +456,10 @@ def compute(
     )
     warnings = list(spot.warnings)
 
-    frame, n_tiers, not_stable, table = _position_frame(portfolio, market, settings, warnings)
-    frame = _evaluate_positions(frame, n_tiers, portfolio.collateral_usd, shock)
+    frame, n_tiers, not_stable, table, tiers = _position_frame(
+        portfolio, market, settings, warnings
+    )
+    frame = _evaluate_positions(frame, n_tiers, tiers, portfolio.collateral_usd, shock)
 
     spot_value = spot.spot_value
     core_value = spot.core_value
@@ -490,24 +483,18 @@ def compute(
     )
     warnings.extend(layout.warnings)
     n_assets = len(layout.names)
-    leg_sum = np.zeros(n_assets)
-    delta_sum = np.zeros(n_assets)
-    hedge_sum = np.zeros(n_assets)
+    leg_sum = delta_sum = hedge_sum = np.zeros(n_assets)
     hedge_book = frame["book"] == "hedge"
-    if frame.height and slots.first_rows.size:
-        # Window sums add each asset's rows in frame order; a parallel group_by adds
-        # partial sums in whatever order its threads finish, so its last bits vary.
-        sums = pl.DataFrame(
-            [
-                slots.series,
-                frame["spot_leg_usd"],
-                frame["delta_usd"],
-                _where(hedge_book, frame["delta_usd"], _ZERO).alias("hedge_usd"),
-            ]
-        ).select(pl.col("spot_leg_usd", "delta_usd", "hedge_usd").sum().over("slot"))
-        leg_sum[slots.present] = sums["spot_leg_usd"].to_numpy()[slots.first_rows]
-        delta_sum[slots.present] = sums["delta_usd"].to_numpy()[slots.first_rows]
-        hedge_sum[slots.present] = sums["hedge_usd"].to_numpy()[slots.first_rows]
+    if frame.height and slots.any_in_layout:
+        # bincount adds each asset's rows in frame order, starting from 0.0: the same
+        # sum every time for the same book (a parallel group_by's last bits vary), and
+        # a direct kernel call where a polars group_by or window plans a query.
+        bins = n_assets + 1  # the last bin collects stablecoin positions
+        delta = frame["delta_usd"].to_numpy()
+        leg_sum = np.bincount(slots.codes, frame["spot_leg_usd"].to_numpy(), bins)[:n_assets]
+        delta_sum = np.bincount(slots.codes, delta, bins)[:n_assets]
+        hedges = np.where(hedge_book.to_numpy(), delta, 0.0)
+        hedge_sum = np.bincount(slots.codes, hedges, bins)[:n_assets]
     # Same additions, in the same order, as summing row by row from 0.0.
     spot_usd = layout.core + leg_sum
     futures_usd = delta_sum + 0.0
@@ -583,8 +570,12 @@ def compute(
 
     # Scenario: BTC moves by s, every other asset by beta x s (stablecoins: 0); like the
     # futures marks, no price falls below zero, so a move is capped at -100 %.
-    spot_pnl = sum(value * max(shock * beta, -1.0) for value, beta in spot.values_and_betas)
-    if frame.height:
+    spot_pnl = (
+        sum(value * max(shock * beta, -1.0) for value, beta in spot.values_and_betas)
+        if shock
+        else 0.0
+    )
+    if frame.height and shock:
         legs_pnl = frame["spot_leg_usd"] * _at_least(frame["beta"] * shock, _MINUS_ONE)
         spot_pnl += float(legs_pnl.sum() or 0.0)
     shocked_upnl = _sum(frame, "shocked_upnl")

@@ -38,9 +38,9 @@ from core.model import (
 # an undo step or two; the current and the previous tick.
 MAX_POSITION_TABLES = 4
 MAX_MARKET_TABLES = 3
-# A positions tuple is diffed against a cached one in slices this long: equal
-# slices (mostly identical objects) compare in C; only unequal ones are scanned.
-DIFF_CHUNK = 2048
+# A positions tuple is diffed against a cached one by halving unequal slices down
+# to this length; only those are scanned row by row.
+DIFF_SCAN = 32
 # Beyond this many changed rows a full rebuild is as cheap as patching.
 MAX_PATCHED_ROWS = 256
 
@@ -69,6 +69,9 @@ MARKET_COLUMNS: dict[str, Any] = {
     "days_to_expiry": pl.Float64,
     "stale": pl.Boolean,
     "tier_source": pl.String,
+    # What a short earns, % a year: the funding APR of a perpetual, the annualized
+    # basis of a dated future (per contract, so once per market, not per position).
+    "carry_rate_pct": pl.Float64,
 }
 
 
@@ -126,7 +129,7 @@ class MarketTable:
     settings: Settings
     n_symbols: int
     frame: pl.DataFrame  # mark_price (nullable), MARKET_COLUMNS, padded tiers, stable
-    tiers: _TierColumns
+    tiers: TierColumns
     tier_counts: list[int]
     uniform_tiers: int | None  # the tier count when every symbol has the same
     inverse: set[int]  # symbols the engine refuses
@@ -138,20 +141,21 @@ class MarketTable:
     gathered: list[tuple[pl.Series, int, list[pl.Series]]] = field(default_factory=list)
 
     def gather(self, symbol_index: pl.Series, n_tiers: int) -> list[pl.Series]:
-        """Market columns (and the stablecoin mask, last) of each position's contract."""
+        """Market columns, tier floors 1..n_tiers-1, each position's first row in the
+        flat tier table, and the stablecoin mask (last), per position's contract."""
         for index, tiers, columns in self.gathered:
             if index is symbol_index and tiers == n_tiers:
                 return columns
         columns = self.columns(n_tiers)[symbol_index].get_columns()
+        columns.insert(-1, (symbol_index * self.tiers.stride).alias("tier_row"))
         self.gathered = [*self.gathered[-1:], (symbol_index, n_tiers, columns)]
         return columns
 
     def columns(self, n_tiers: int) -> pl.DataFrame:
-        """The frame with tiers 0..n_tiers-1 only (what gets gathered onto positions)."""
+        """The frame with tier floors 1..n_tiers-1 only (what gets gathered onto positions)."""
         frame = self.by_tier_count.get(n_tiers)
         if frame is None:
-            names = ["mark_price", *MARKET_COLUMNS]
-            names += [f"t_{part}_{k}" for k in range(n_tiers) for part in ("min", "mmr", "cum")]
+            names = ["mark_price", *MARKET_COLUMNS, *(f"t_min_{k}" for k in range(1, n_tiers))]
             frame = self.by_tier_count[n_tiers] = pl.DataFrame(
                 [*(self.frame.get_column(n) for n in names), self.frame.get_column("stable")]
             )
@@ -204,12 +208,19 @@ class PositionFrames:
     ) -> list[int] | None:
         """Rows whose Position object differs, or None when there are too many."""
         changed: list[int] = []
-        for start in range(0, len(new), DIFF_CHUNK):
-            end = start + DIFF_CHUNK
-            # Tuple equality checks identity first: an untouched slice costs a C loop.
+        # Halve the range until the unequal slices are short: tuple equality checks
+        # identity first, so an untouched slice costs a C loop, and an edit of one row
+        # costs a few slice comparisons instead of a Python loop over every row.
+        pending = [(0, len(new))]
+        while pending:
+            start, end = pending.pop()
             if old[start:end] == new[start:end]:
                 continue
-            changed.extend(i for i in range(start, min(end, len(new))) if old[i] is not new[i])
+            if end - start > DIFF_SCAN:
+                middle = (start + end) // 2
+                pending += [(middle, end), (start, middle)]
+                continue
+            changed.extend(i for i in range(start, end) if old[i] is not new[i])
             if len(changed) > MAX_PATCHED_ROWS:
                 return None
         return changed
@@ -236,20 +247,20 @@ class PositionFrames:
                     del counts[old_index]
                 counts[new_index] = counts.get(new_index, 0) + 1
             index = base.symbol_index.clone().scatter(at, pl.Series(new_indices, dtype=pl.UInt32))
-        series = []
+        # clone() shares every column's buffer; only the columns an edit touched are
+        # replaced (a one-field edit touches one).
+        frame = base.frame.clone()
         for k, (column, dtype) in enumerate(
             zip(base.frame.get_columns(), POSITION_COLUMNS.values(), strict=True)
         ):
             values = [row[k] for row in rows]
             if all(_same(row[k], v) for row, v in zip(old_rows, values, strict=True)):
-                # A one-field edit changes one column: the others are shared as they are.
-                series.append(column)
                 continue
-            # clone() shares the buffer; scatter copies it before writing, so the
-            # cached frame (and any Report holding it) keeps its values. Typed Series
-            # arguments keep scatter a direct kernel call.
-            series.append(column.clone().scatter(at, pl.Series(values, dtype=dtype)))
-        return PositionTable(positions, pl.DataFrame(series), index, counts)
+            # scatter copies the shared buffer before writing, so the cached frame (and
+            # any Report holding it) keeps its values. Typed Series arguments keep
+            # scatter a direct kernel call.
+            frame.replace_column(k, column.clone().scatter(at, pl.Series(values, dtype=dtype)))
+        return PositionTable(positions, frame, index, counts)
 
     def _table(self, positions: tuple[Position, ...]) -> PositionTable:
         key = id(positions)
@@ -297,8 +308,9 @@ class PositionFrames:
         market: MarketState,
         settings: Settings,
         beta: Callable[[str], float],
-    ) -> tuple[pl.DataFrame, int, pl.Series, PositionTable, MarketTable]:
-        """(per-position frame, tier count, stablecoin mask, position table, market table)."""
+    ) -> tuple[pl.DataFrame, int, pl.Series, pl.Series, PositionTable, MarketTable]:
+        """(per-position frame, tier count, stablecoin mask, first row of each position's
+        tiers in the flat tier table, position table, market table)."""
         table = self._table(positions)
         prices = self.market_table(market, settings, beta)
         used = table.symbol_counts
@@ -309,8 +321,8 @@ class PositionFrames:
         else:
             n_tiers = max(prices.tier_counts[i] for i in used)
         columns = prices.gather(table.symbol_index, n_tiers)
-        stable = columns[-1]
-        columns = columns[:-1]
+        stable, tier_row = columns[-1], columns[-2]
+        columns = columns[:-2]
         mark = columns[0]
         if mark.null_count():
             # No mark: the spot price, else the entry price (the engine warns).
@@ -319,7 +331,7 @@ class PositionFrames:
                 .select(pl.coalesce("mark_price", "spot_price", "entry_price"))
                 .to_series()
             )
-        return table.frame.hstack(columns), n_tiers, stable, table, prices
+        return table.frame.hstack(columns), n_tiers, stable, tier_row, table, prices
 
 
 def _market_table(
@@ -349,16 +361,19 @@ def _market_table(
         is_swap = quote.kind == "swap" if quote else "-" not in symbol.split(":")[-1]
         expiry = quote.expiry_ms if quote else None
         interval = (quote.funding_interval_h if quote else None) or settings.funding_interval_h
+        funding_rate = quote.funding_rate if quote and is_swap else None
+        days = (expiry - market.clock_ms) / DAY_MS if expiry else None
         row = (
             mark,
             spot_price,
             beta(asset),
             is_swap,
-            quote.funding_rate if quote and is_swap else None,
+            funding_rate,
             interval,
-            (expiry - market.clock_ms) / DAY_MS if expiry else None,
+            days,
             stale,
             "tiers" if tier_refs[i] else "default",
+            _carry_rate_pct(is_swap, funding_rate, interval, days, mark, spot_price),
         )
         for name, value in zip(values, row, strict=True):
             values[name].append(value)
@@ -382,16 +397,39 @@ def _market_table(
     )
 
 
+def _carry_rate_pct(
+    is_swap: bool,
+    funding_rate: float | None,
+    interval_h: float,
+    days: float | None,
+    mark: float | None,
+    spot_price: float | None,
+) -> float | None:
+    """What a short earns, % a year: funding APR, or annualized basis until expiry."""
+    if is_swap:
+        return None if funding_rate is None else funding_rate * (24.0 / interval_h * 365.0) * 100.0
+    # A contract without a mark is valued at the spot price: no basis.
+    price = spot_price if mark is None else mark
+    if days is None or not days > 0 or spot_price is None or not spot_price > 0 or price is None:
+        return None
+    return (price / spot_price - 1.0) * 100.0 * 365.0 / days
+
+
 @dataclass(frozen=True)
-class _TierColumns:
+class TierColumns:
     refs: list  # the tier tuple of each symbol, as the market held it (or None)
     default_mmr: float
-    series: list[pl.Series]
+    series: list[pl.Series]  # t_min_k per symbol, padded with +inf
     counts: list[int]
     defaulted: list[int]
+    # Every symbol's tiers padded to `stride` rows, one after the other: a position's
+    # tier k is row tier_row + k (tier_row = symbol index x stride).
+    stride: int
+    mmr: pl.Series
+    cum: pl.Series
 
 
-def _tier_columns(refs: list, settings: Settings, previous: MarketTable | None) -> _TierColumns:
+def _tier_columns(refs: list, settings: Settings, previous: MarketTable | None) -> TierColumns:
     """Padded tier columns; a feed tick keeps the same tier objects, so reuse them."""
     if (
         previous is not None
@@ -403,30 +441,31 @@ def _tier_columns(refs: list, settings: Settings, previous: MarketTable | None) 
     default_tier = (Tier(0.0, math.inf, settings.default_mmr, None, 0.0),)
     rows = [r if r else default_tier for r in refs]
     counts = [len(t) for t in rows] or [1]
-    series = []
-    for k in range(max(counts)):
-        series += [
-            pl.Series(
-                f"t_min_{k}",
-                [t[k].min_notional if k < len(t) else math.inf for t in rows],
-                dtype=pl.Float64,
-                strict=False,
-            ),
-            pl.Series(
-                f"t_mmr_{k}",
-                [t[k].mmr if k < len(t) else 0.0 for t in rows],
-                dtype=pl.Float64,
-                strict=False,
-            ),
-            pl.Series(
-                f"t_cum_{k}",
-                [t[k].cum if k < len(t) else 0.0 for t in rows],
-                dtype=pl.Float64,
-                strict=False,
-            ),
-        ]
+    stride = max(counts)
+    series = [
+        pl.Series(
+            f"t_min_{k}",
+            [t[k].min_notional if k < len(t) else math.inf for t in rows],
+            dtype=pl.Float64,
+            strict=False,
+        )
+        for k in range(stride)
+    ]
+    padding = [(0.0, 0.0)] * stride
+    flat = [
+        pair for t in rows for pair in [*((tier.mmr, tier.cum) for tier in t), *padding[len(t) :]]
+    ]
     defaulted = [i for i, r in enumerate(refs) if not r]
-    return _TierColumns(refs, settings.default_mmr, series, counts, defaulted)
+    return TierColumns(
+        refs,
+        settings.default_mmr,
+        series,
+        counts,
+        defaulted,
+        stride,
+        pl.Series("mmr", [m for m, _ in flat], dtype=pl.Float64, strict=False),
+        pl.Series("cum", [c for _, c in flat], dtype=pl.Float64, strict=False),
+    )
 
 
 def _same(a: object, b: object) -> bool:
