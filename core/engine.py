@@ -17,6 +17,7 @@ import polars as pl
 
 from core.model import (
     DAY_MS,
+    ContractQuote,
     Holding,
     MarketState,
     Portfolio,
@@ -30,6 +31,7 @@ from core.report import (
     AssetRow,
     BasisRow,
     HoldingRow,
+    LazyRows,
     Report,
     Scenario,
     Totals,
@@ -379,49 +381,50 @@ def _evaluate_positions(
     )
 
 
-def _basis_rows(market: MarketState, settings: Settings) -> tuple[BasisRow, ...]:
-    rows = []
+def _basis_rows(market: MarketState, settings: Settings) -> LazyRows[BasisRow]:
+    """The basis ticker's rows in display order; each row is built when first read
+    (a tick moves every quote, and the pane shows a screenful of them)."""
     ordered = sorted(
         market.contracts.values(),
         key=lambda q: (q.base, q.kind != "swap", q.expiry_ms or 0, q.symbol),
     )
-    for quote in ordered:
-        spot_quote = market.spot.get(quote.base)
-        spot = spot_quote.price if spot_quote else None
-        futures = quote.mark
-        basis = basis_pct = annualized = days = None
-        if spot and futures:
-            basis = futures - spot
-            basis_pct = (futures / spot - 1.0) * 100.0
-        if quote.kind == "future" and quote.expiry_ms:
-            days = (quote.expiry_ms - market.clock_ms) / DAY_MS
-            if basis_pct is not None and days > 0:
-                annualized = basis_pct * 365.0 / days
-        funding_apr = None
-        if quote.kind == "swap" and quote.funding_rate is not None:
-            interval = quote.funding_interval_h or settings.funding_interval_h
-            funding_apr = quote.funding_rate * 24.0 / interval * 365.0 * 100.0
-        stale = market.is_stale(quote.ts_ms) or (
-            spot_quote is None or market.is_stale(spot_quote.ts_ms)
-        )
-        rows.append(
-            BasisRow(
-                symbol=quote.symbol,
-                asset=quote.base,
-                kind=quote.kind,
-                spot=spot,
-                futures=futures,
-                basis=basis,
-                basis_pct=basis_pct,
-                annualized_pct=annualized,
-                days_to_expiry=days,
-                funding_rate=quote.funding_rate if quote.kind == "swap" else None,
-                funding_apr_pct=funding_apr,
-                next_funding_ms=quote.next_funding_ms if quote.kind == "swap" else None,
-                stale=stale,
-            )
-        )
-    return tuple(rows)
+    return LazyRows(len(ordered), lambda i: _basis_row(ordered[i], market, settings))
+
+
+def _basis_row(quote: ContractQuote, market: MarketState, settings: Settings) -> BasisRow:
+    spot_quote = market.spot.get(quote.base)
+    spot = spot_quote.price if spot_quote else None
+    futures = quote.mark
+    basis = basis_pct = annualized = days = None
+    if spot and futures:
+        basis = futures - spot
+        basis_pct = (futures / spot - 1.0) * 100.0
+    if quote.kind == "future" and quote.expiry_ms:
+        days = (quote.expiry_ms - market.clock_ms) / DAY_MS
+        if basis_pct is not None and days > 0:
+            annualized = basis_pct * 365.0 / days
+    funding_apr = None
+    if quote.kind == "swap" and quote.funding_rate is not None:
+        interval = quote.funding_interval_h or settings.funding_interval_h
+        funding_apr = quote.funding_rate * 24.0 / interval * 365.0 * 100.0
+    stale = market.is_stale(quote.ts_ms) or (
+        spot_quote is None or market.is_stale(spot_quote.ts_ms)
+    )
+    return BasisRow(
+        symbol=quote.symbol,
+        asset=quote.base,
+        kind=quote.kind,
+        spot=spot,
+        futures=futures,
+        basis=basis,
+        basis_pct=basis_pct,
+        annualized_pct=annualized,
+        days_to_expiry=days,
+        funding_rate=quote.funding_rate if quote.kind == "swap" else None,
+        funding_apr_pct=funding_apr,
+        next_funding_ms=quote.next_funding_ms if quote.kind == "swap" else None,
+        stale=stale,
+    )
 
 
 def _sum(frame: pl.DataFrame, column: str, mask: pl.Series | None = None) -> float:
@@ -616,7 +619,7 @@ def compute(
         totals=totals,
         holdings_of=holding_rows,
         assets_of=asset_rows,
-        basis=_FRAMES.memo("basis", (market, settings), lambda: _basis_rows(market, settings)),
+        basis_rows=_FRAMES.memo("basis", (market, settings), lambda: _basis_rows(market, settings)),
         allocation=allocation,
         scenario=scenario,
         warnings=tuple(dict.fromkeys(warnings)),
@@ -625,4 +628,12 @@ def compute(
         note=market.note,
         position_frame=frame,
         liquidated_in_scenario=frozenset(liquidated),
+        spot_rows_from=(
+            spot,
+            layout,
+            equity,
+            spot_usd.tobytes(),
+            futures_usd.tobytes(),
+            hedge_ratio.tobytes(),
+        ),
     )

@@ -3,12 +3,42 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar, overload
 
 Health = str  # "ok" | "warn" | "danger"
+
+
+T = TypeVar("T")
+
+
+class LazyRows(Sequence[T]):
+    """A fixed-length sequence whose rows are built on first read, then kept."""
+
+    def __init__(self, count: int, build: Callable[[int], T]) -> None:
+        self._rows: list[T | None] = [None] * count
+        self._build = build
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[T]: ...
+
+    def __getitem__(self, index: int | slice) -> T | Sequence[T]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self._rows)))]
+        row = self._rows[index]
+        if row is None:
+            if index < 0:
+                index += len(self._rows)
+            row = self._rows[index] = self._build(index)
+        return row
 
 
 @dataclass(frozen=True)
@@ -134,7 +164,7 @@ class Report:
     totals: Totals
     holdings_of: Callable[[], tuple[HoldingRow, ...]]
     assets_of: Callable[[], tuple[AssetRow, ...]]
-    basis: tuple[BasisRow, ...]
+    basis_rows: LazyRows[BasisRow]
     allocation: Mapping[str, Allocation]
     scenario: Scenario
     warnings: tuple[str, ...]
@@ -143,6 +173,22 @@ class Report:
     note: str
     position_frame: Any  # polars DataFrame whose columns are PositionRow's fields
     liquidated_in_scenario: frozenset[str] = frozenset()
+    # What the holding and asset rows are made from: cached objects (compared by
+    # identity), then figures (floats, array bytes; compared by value).
+    spot_rows_from: tuple = ()
+
+    def same_spot_rows(self, other: Report) -> bool:
+        """True when `holdings` and `assets` surely read the same as other's: the
+        same inputs, checked without building the rows (False means "maybe not")."""
+        mine, theirs = self.spot_rows_from, other.spot_rows_from
+        return (
+            bool(mine)
+            and len(mine) == len(theirs)
+            and all(
+                a is b or (isinstance(a, (float, bytes)) and a == b)
+                for a, b in zip(mine, theirs, strict=True)
+            )
+        )
 
     @cached_property
     def holdings(self) -> tuple[HoldingRow, ...]:
@@ -151,6 +197,10 @@ class Report:
     @cached_property
     def assets(self) -> tuple[AssetRow, ...]:
         return self.assets_of()
+
+    @cached_property
+    def basis(self) -> tuple[BasisRow, ...]:
+        return tuple(self.basis_rows)
 
     @cached_property
     def positions(self) -> tuple[PositionRow, ...]:

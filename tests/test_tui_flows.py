@@ -11,6 +11,7 @@ from tests.tui_helpers import make_app, make_workspace
 from tui.app import COALESCE_S
 from tui.screens import ChoiceScreen, HelpScreen
 from tui.widgets.book_table import BookTable
+from tui.widgets.summary import SummaryBar
 
 SIZE_COLUMN = 3  # Id, Symbol, Side, Size in the hedge overlay
 
@@ -135,7 +136,7 @@ async def test_shock_keys_step_the_market_and_highlight_liquidations(workspace):
         assert "a-eth" in app.report.scenario.liquidated
         alpha = app.screen.query_one("#alpha-table", BookTable)
         assert alpha.source.row_tone(0) == "alert"
-        summary = str(app.screen.query_one("#summary").render())
+        summary = app.screen.query_one(SummaryBar).text
         assert "liq." in summary
 
 
@@ -289,7 +290,7 @@ async def test_stale_feed_is_shown_in_the_summary_and_prices_are_marked(workspac
         await pilot.pause()
         app.market_update(with_status(app.market, "stale"))
         await pilot.pause(COALESCE_S + 0.15)
-        assert "STALE" in str(app.screen.query_one("#summary").render())
+        assert "STALE" in app.screen.query_one(SummaryBar).text
         basis = app.screen.query_one("#basis-table", BookTable)
         assert all(basis.source.row_tone(i) == "stale" for i in range(len(basis.source)))
 
@@ -317,7 +318,7 @@ async def test_notes_explain_assumptions_and_details_show_every_position_figure(
         # DOGE has no price in the demo and no beta in config.toml.
         await pilot.press("1", "a", *list("DOGE 1000"), "enter")
         await pilot.pause()
-        assert "note" in str(app.screen.query_one("#summary").render())
+        assert "note" in app.screen.query_one(SummaryBar).text
         await pilot.press("w")
         await pilot.pause()
         notes = str(app.screen.query_one("#text-body").render())

@@ -219,6 +219,8 @@ class SymbiosisApp(App[int]):
         self._last_tick_wall = wall_clock()
         self.theme_names: list[str] = []
         self.recompute_count = 0
+        # (positions tuple, hedge count, alpha count) for the pane titles.
+        self._book_sizes: tuple[object, int, int] = ((), 0, 0)
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -347,33 +349,34 @@ class SymbiosisApp(App[int]):
         if not (
             isinstance(shown, HoldingsSource)
             and shown.edited == edited
-            and shown.rows == report.holdings
-            and tuple(shown.assets.values()) == report.assets
+            and (
+                shown.report.same_spot_rows(report)
+                or (shown.rows == report.holdings and tuple(shown.assets.values()) == report.assets)
+            )
         ):
             holdings.set_source(HoldingsSource(report, edited))
         for book in ("hedge", "alpha"):
             table = main.query_one(f"#{book}-table", BookTable)
-            source = PositionSource(report, book, table.columns, edited, liquidated, table.sort)
             shown = table.source
-            same_rows = (
+            if not (
                 isinstance(shown, PositionSource)
-                and shown.columns == source.columns
-                and shown.frame.equals(source.frame)
-            )
-            if not same_rows:
-                table.set_source(source)
-            elif shown.edited != source.edited or shown.liquidated != source.liquidated:
+                and shown.shows_the_same_rows(report, table.columns, table.sort)
+            ):
+                table.set_source(
+                    PositionSource(report, book, table.columns, edited, liquidated, table.sort)
+                )
+            elif shown.edited != edited or shown.liquidated != liquidated:
                 # Same figures, other highlights: repaint only the rows that changed tone.
                 table.set_source(
-                    source,
-                    changed=(shown.edited ^ source.edited) | (shown.liquidated ^ source.liquidated),
+                    shown.with_highlights(edited, liquidated),
+                    changed=(shown.edited ^ edited) | (shown.liquidated ^ liquidated),
                 )
         basis = main.query_one("#basis-table", BookTable)
         shown = basis.source
         if not (
             isinstance(shown, BasisSource)
             and shown.clock_ms == self.market.clock_ms
-            and (shown.rows is report.basis or shown.rows == report.basis)
+            and shown.rows is report.basis_rows
         ):
             basis.set_source(BasisSource(report, self.market.clock_ms))
         self._show_summary()
@@ -399,16 +402,20 @@ class SymbiosisApp(App[int]):
         report = self.report
         assert report is not None
         main = self._main()
-        hedges = self.draft.current.book("hedge")
-        alphas = self.draft.current.book("alpha")
-        liq = len(report.scenario.liquidated)
+        positions = self.draft.current.positions
+        if self._book_sizes[0] is not positions:
+            hedges = sum(p.book == "hedge" for p in positions)
+            self._book_sizes = (positions, hedges, len(positions) - hedges)
+        _, hedges, alphas = self._book_sizes
+        # Liquidations under a shock are marked on their rows and counted in the
+        # summary: a title that changed with every shock step would repaint its pane.
         subtitles = {
             "#pane-holdings": (
-                f"{len(report.holdings)} assets · spot {report.totals.spot_value_usd:,.0f} $"
+                f"{_count(len(self.draft.current.holdings), 'asset')} · "
+                f"spot {report.totals.spot_value_usd:,.0f} $"
             ),
-            "#pane-hedge": f"{len(hedges)} positions",
-            "#pane-alpha": f"{len(alphas)} positions"
-            + (f" · {liq} liquidated at {report.scenario.shock_pct:+g}%" if liq else ""),
+            "#pane-hedge": _count(hedges, "position"),
+            "#pane-alpha": _count(alphas, "position"),
             "#pane-basis": f"{self.market.exchange or 'market'} · {self.market.status}",
         }
         for pane_id, subtitle in subtitles.items():
@@ -815,6 +822,10 @@ class SymbiosisApp(App[int]):
             )
         yield SystemCommand("Help", "Every key", self.action_help)
         yield SystemCommand("Quit", "Quit (asks when edits are unsaved)", self.action_quit_app)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def position_details(p: Any) -> str:

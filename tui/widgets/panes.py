@@ -6,6 +6,7 @@ Report's columnar position frame by index.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import polars as pl
@@ -107,6 +108,7 @@ class HoldingsSource(_RowTuple):
     key_field = "asset"
 
     def __init__(self, report: Report, edited: frozenset[str]) -> None:
+        self.report = report
         self.rows: tuple[HoldingRow, ...] = report.holdings
         self.assets: dict[str, AssetRow] = {a.asset: a for a in report.assets}
         self.edited = edited
@@ -178,6 +180,8 @@ class PositionSource:
         sort: tuple[str, bool] | None = None,
     ) -> None:
         frame = report.position_frame
+        self.report_frame = frame
+        self.sort = sort
         self.frame = (
             frame.filter(pl.col("book") == book).select(self.FIELDS) if frame.height else frame
         )
@@ -190,6 +194,23 @@ class PositionSource:
         self.liquidated = liquidated
         self._window_start = 0
         self._window: list[tuple] = []
+
+    def shows_the_same_rows(
+        self, report: Report, columns: Sequence[Column], sort: tuple[str, bool] | None
+    ) -> bool:
+        """Would a source over `report` read the same rows? Compared on the report's
+        columns (a few microseconds each), before any filtering or sorting."""
+        frame = report.position_frame
+        if self.columns != columns or self.sort != sort or self.report_frame.shape != frame.shape:
+            return False
+        old = self.report_frame
+        return all(old[name].equals(frame[name]) for name in ("book", *self.FIELDS))
+
+    def with_highlights(self, edited: frozenset[str], liquidated: frozenset[str]) -> PositionSource:
+        """The same rows with other edited and liquidated marks."""
+        source = copy.copy(self)
+        source.edited, source.liquidated = edited, liquidated
+        return source
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -265,7 +286,7 @@ class BasisSource(_RowTuple):
     key_field = "symbol"
 
     def __init__(self, report: Report, clock_ms: int) -> None:
-        self.rows: tuple[BasisRow, ...] = report.basis
+        self.rows: Sequence[BasisRow] = report.basis_rows
         self.clock_ms = clock_ms
 
     def row_tone(self, index: int) -> Tone:

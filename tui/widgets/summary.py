@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 
 from rich.cells import cell_len as cell_length
+from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Static
 
@@ -115,20 +117,56 @@ def summary_markup(
     return pack_lines(summary_chunks(report, saved, feed, dirty), width)
 
 
-class SummaryBar(Static):
-    """Fixed-height bar; updated without relayout."""
+class SummaryBar(Vertical):
+    """Fixed-height bar, one widget per line: a change repaints only the lines it touches.
+
+    A shock step changes one line and the feed's age another; re-parsing and
+    repainting the whole bar for either costs a few milliseconds of the keystroke.
+    """
+
+    DEFAULT_CSS = """
+    SummaryBar > Static {
+        height: 1;
+    }
+    """
 
     _last: tuple[Report, Report | None, FeedView, int] | None = None
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._lines: list[Static] = []
+        self._markup: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield from self._lines
+
+    @property
+    def text(self) -> str:
+        """The bar as plain text, line by line."""
+        return "\n".join(Content.from_markup(line).plain for line in self._markup)
 
     def show(self, report: Report, saved: Report | None, feed: FeedView, dirty: int) -> None:
         self._last = (report, saved, feed, dirty)
         # Before the first layout the widget has no size yet: use the screen's width.
         width = max(self.content_size.width or (self.app.size.width - 2), 40)
-        markup = summary_markup(report, saved, feed, dirty, width)
-        lines = markup.count("\n") + 1
-        if self.styles.height is None or self.styles.height.value != lines:
-            self.styles.height = lines  # relayout only when the line count changes
-        self.update(Content.from_markup(markup), layout=False)
+        lines = summary_markup(report, saved, feed, dirty, width).split("\n")
+        if self.styles.height is None or self.styles.height.value != len(lines):
+            self.styles.height = len(lines)  # relayout only when the line count changes
+        for y, markup in enumerate(lines):
+            if y < len(self._markup) and self._markup[y] == markup:
+                continue
+            content = Content.from_markup(markup)
+            if y < len(self._lines):
+                self._lines[y].update(content, layout=False)
+                self._lines[y].display = True
+            else:
+                line = Static(content)
+                self._lines.append(line)
+                if self.is_mounted:
+                    self.mount(line)
+        for line in self._lines[len(lines) :]:
+            line.display = False
+        self._markup = lines
 
     def on_resize(self) -> None:
         if self._last is not None:
