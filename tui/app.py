@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ NARROW_WIDTH = 120
 COALESCE_S = 0.25
 # A tick waits behind keystrokes at most this long: prices stay live while typing.
 MAX_TICK_DELAY_S = 0.5
+PANES = ("holdings", "hedge", "alpha", "basis")
 
 
 @dataclass
@@ -251,6 +253,10 @@ class SymbiosisApp(App[int]):
         self._apply_layout(self.size.width)
         self.recompute(market_changed=True)
         main.query_one("#holdings-table", BookTable).focus()
+        # What startup built (widgets, styles, the book, imported modules) lives as long
+        # as the app: out of the collector's full passes, which otherwise scan it all and
+        # stall a frame for tens of milliseconds.
+        self.call_after_refresh(gc.freeze)
         if self.notice:
             self.say(self.notice, "warning")
         self.set_interval(1.0, self._tick_clock)
@@ -337,33 +343,49 @@ class SymbiosisApp(App[int]):
         self._paint()
 
     def _paint(self) -> None:
+        """Show self.report: the summary and every pane whose rows changed."""
+        for pane in PANES:
+            self._paint_pane(pane)
+        self._show_summary()
+
+    def _paint_pane(self, pane: str) -> None:
+        """Show self.report in one pane (its table and title); unchanged rows stay."""
         report = self.report
         assert report is not None
         main = self._main()
         edited, _ = self.draft.edited_keys()
-        liquidated = report.liquidated_in_scenario
+        table = main.query_one(f"#{pane}-table", BookTable)
+        shown = table.source
         # A table whose rows would read the same is left alone: a repaint of a pane
         # costs a few milliseconds, and a shock or an edit leaves most panes as they are.
-        holdings = main.query_one("#holdings-table", BookTable)
-        shown = holdings.source
-        if not (
-            isinstance(shown, HoldingsSource)
-            and shown.edited == edited
-            and (
-                shown.report.same_spot_rows(report)
-                or (shown.rows == report.holdings and tuple(shown.assets.values()) == report.assets)
-            )
-        ):
-            holdings.set_source(HoldingsSource(report, edited))
-        for book in ("hedge", "alpha"):
-            table = main.query_one(f"#{book}-table", BookTable)
-            shown = table.source
+        if pane == "holdings":
+            if not (
+                isinstance(shown, HoldingsSource)
+                and shown.edited == edited
+                and (
+                    shown.report.same_spot_rows(report)
+                    or (
+                        shown.rows == report.holdings
+                        and tuple(shown.assets.values()) == report.assets
+                    )
+                )
+            ):
+                table.set_source(HoldingsSource(report, edited))
+        elif pane == "basis":
+            if not (
+                isinstance(shown, BasisSource)
+                and shown.clock_ms == self.market.clock_ms
+                and shown.rows is report.basis_rows
+            ):
+                table.set_source(BasisSource(report, self.market.clock_ms))
+        else:
+            liquidated = report.liquidated_in_scenario
             if not (
                 isinstance(shown, PositionSource)
                 and shown.shows_the_same_rows(report, table.columns, table.sort)
             ):
                 table.set_source(
-                    PositionSource(report, book, table.columns, edited, liquidated, table.sort)
+                    PositionSource(report, pane, table.columns, edited, liquidated, table.sort)
                 )
             elif shown.edited != edited or shown.liquidated != liquidated:
                 # Same figures, other highlights: repaint only the rows that changed tone.
@@ -371,16 +393,7 @@ class SymbiosisApp(App[int]):
                     shown.with_highlights(edited, liquidated),
                     changed=(shown.edited ^ edited) | (shown.liquidated ^ liquidated),
                 )
-        basis = main.query_one("#basis-table", BookTable)
-        shown = basis.source
-        if not (
-            isinstance(shown, BasisSource)
-            and shown.clock_ms == self.market.clock_ms
-            and shown.rows is report.basis_rows
-        ):
-            basis.set_source(BasisSource(report, self.market.clock_ms))
-        self._show_summary()
-        self._update_pane_titles()
+        self._update_pane_title(pane)
 
     def _show_summary(self) -> None:
         assert self.report is not None
@@ -398,32 +411,29 @@ class SymbiosisApp(App[int]):
                 return None
         return self.saved_report
 
-    def _update_pane_titles(self) -> None:
+    def _update_pane_title(self, pane: str) -> None:
         report = self.report
         assert report is not None
-        main = self._main()
-        positions = self.draft.current.positions
-        if self._book_sizes[0] is not positions:
-            hedges = sum(p.book == "hedge" for p in positions)
-            self._book_sizes = (positions, hedges, len(positions) - hedges)
-        _, hedges, alphas = self._book_sizes
-        # Liquidations under a shock are marked on their rows and counted in the
-        # summary: a title that changed with every shock step would repaint its pane.
-        subtitles = {
-            "#pane-holdings": (
+        if pane == "holdings":
+            subtitle = (
                 f"{_count(len(self.draft.current.holdings), 'asset')} · "
                 f"spot {report.totals.spot_value_usd:,.0f} $"
-            ),
-            "#pane-hedge": _count(hedges, "position"),
-            "#pane-alpha": _count(alphas, "position"),
-            "#pane-basis": f"{self.market.exchange or 'market'} · {self.market.status}",
-        }
-        for pane_id, subtitle in subtitles.items():
-            pane = main.query_one(pane_id)
-            # Setting a border title repaints the whole pane, even to the same text.
-            if getattr(pane, "_shown_subtitle", None) != subtitle:
-                pane.border_subtitle = subtitle
-                pane._shown_subtitle = subtitle  # type: ignore[attr-defined]
+            )
+        elif pane == "basis":
+            subtitle = f"{self.market.exchange or 'market'} · {self.market.status}"
+        else:
+            positions = self.draft.current.positions
+            if self._book_sizes[0] is not positions:
+                hedges = sum(p.book == "hedge" for p in positions)
+                self._book_sizes = (positions, hedges, len(positions) - hedges)
+            # Liquidations under a shock are marked on their rows and counted in the
+            # summary: a title that changed with every shock step would repaint its pane.
+            subtitle = _count(self._book_sizes[1 if pane == "hedge" else 2], "position")
+        widget = self._main().query_one(f"#pane-{pane}")
+        # Setting a border title repaints the whole pane, even to the same text.
+        if getattr(widget, "_shown_subtitle", None) != subtitle:
+            widget.border_subtitle = subtitle
+            widget._shown_subtitle = subtitle  # type: ignore[attr-defined]
 
     def say(self, message: str, severity: str = "information") -> None:
         """One status line under the panes (errors stay until the next message)."""
