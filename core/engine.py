@@ -157,7 +157,6 @@ class _AssetLayout:
     """The per-asset rows in display order (BTC first) for one book's assets."""
 
     names: tuple[str, ...]
-    core: np.ndarray  # core (non-stable) spot value per asset, 0.0 where none
     beta: np.ndarray
     assumed: tuple[bool, ...]
     slot_of_symbol: np.ndarray  # asset slot of each symbol; len(names) for stablecoins
@@ -165,15 +164,14 @@ class _AssetLayout:
 
 
 def _asset_layout(
-    symbol_counts: dict[int, int], spot: _SpotBook, settings: Settings
+    symbol_counts: dict[int, int], holdings: tuple[Holding, ...], settings: Settings
 ) -> _AssetLayout:
+    """Which assets get a row, in what order, with their betas (prices play no part)."""
     stables = set(settings.stablecoins)
     names = _FRAMES.symbols.names
-    core: dict[str, float] = {}
-    for asset, value in spot.core_values:
-        core[asset] = core.get(asset, 0.0) + value
     position_assets = {i: base_asset(names[i]) for i in symbol_counts}
-    assets = set(core) | {a for a in position_assets.values() if a not in stables}
+    assets = {h.asset for h in holdings if h.asset not in stables}
+    assets |= {a for a in position_assets.values() if a not in stables}
     ordered = sorted(assets, key=lambda a: (a != "BTC", a))
     slot = {a: i for i, a in enumerate(ordered)}
     slot_of_symbol = np.full(len(names), len(ordered), dtype=np.int64)
@@ -182,7 +180,6 @@ def _asset_layout(
     betas = [_beta(a, settings) for a in ordered]
     return _AssetLayout(
         names=tuple(ordered),
-        core=np.array([core.get(a, 0.0) for a in ordered], dtype=np.float64),
         beta=np.array([b.value for b in betas], dtype=np.float64),
         assumed=tuple(b.assumed for b in betas),
         slot_of_symbol=slot_of_symbol,
@@ -192,6 +189,14 @@ def _asset_layout(
             if b.assumed
         ),
     )
+
+
+def _core_values(layout: _AssetLayout, spot: _SpotBook) -> np.ndarray:
+    """Core (non-stable) spot value per asset of the layout, 0.0 where none."""
+    core: dict[str, float] = {}
+    for asset, value in spot.core_values:
+        core[asset] = core.get(asset, 0.0) + value
+    return np.array([core.get(a, 0.0) for a in layout.names], dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -474,13 +479,14 @@ def compute(
     margin_ratio = _ratio(maintenance, portfolio.collateral_usd + isolated_margin + upnl)
 
     # Per-asset exposure: core spot, basis spot legs and futures deltas. The asset
-    # list, betas and core values only change with the book's assets, so they are
-    # laid out once; per call polars sums the positions by integer asset slot.
+    # list and betas only change with the book's assets, so they are
+    # laid out once; per call the positions are summed by integer asset slot.
     layout = _FRAMES.memo(
         "assets",
-        (table.symbol_counts, spot, settings),
-        lambda: _asset_layout(table.symbol_counts, spot, settings),
+        (table.symbol_counts, portfolio.holdings, settings),
+        lambda: _asset_layout(table.symbol_counts, portfolio.holdings, settings),
     )
+    core_usd = _FRAMES.memo("core_values", (layout, spot), lambda: _core_values(layout, spot))
     slots = _FRAMES.memo(
         "asset_slots", (table.symbol_index, layout), lambda: _PositionSlots.of(table, layout)
     )
@@ -499,13 +505,13 @@ def compute(
         hedges = np.where(hedge_book.to_numpy(), delta, 0.0)
         hedge_sum = np.bincount(slots.codes, hedges, bins)[:n_assets]
     # Same additions, in the same order, as summing row by row from 0.0.
-    spot_usd = layout.core + leg_sum
+    spot_usd = core_usd + leg_sum
     futures_usd = delta_sum + 0.0
     net_usd = spot_usd + futures_usd
     beta_weighted_usd = net_usd * layout.beta
-    has_core = layout.core != 0.0
+    has_core = core_usd != 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        hedge_ratio = np.where(has_core, (0.0 - (hedge_sum + 0.0)) / layout.core, np.nan)
+        hedge_ratio = np.where(has_core, (0.0 - (hedge_sum + 0.0)) / core_usd, np.nan)
     net_exposure = sum(net_usd.tolist(), 0.0)
     futures_gross = 0.0
     if frame.height:

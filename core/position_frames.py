@@ -341,42 +341,61 @@ def _market_table(
     beta: Callable[[str], float],
     previous: MarketTable | None,
 ) -> MarketTable:
-    values: dict[str, list] = {name: [] for name in ("mark", *MARKET_COLUMNS)}
     inverse: set[int] = set()
     incomplete: set[int] = set()
     tier_refs = [market.tiers.get(symbol) for symbol in symbols]
     tiers = _tier_columns(tier_refs, settings, previous)
+    betas: dict[str, float] = {}
+    contracts, clock_ms, default_interval = (
+        market.contracts,
+        market.clock_ms,
+        settings.funding_interval_h,
+    )
+    rows = []
     for i, symbol in enumerate(symbols):
-        quote = market.contracts.get(symbol)
-        if (quote is not None and not quote.linear) or (
-            quote is None and is_inverse_symbol(symbol)
-        ):
-            inverse.add(i)
+        quote = contracts.get(symbol)
         asset = base_asset(symbol)
         spot_price = market.spot_price(asset)
-        mark = quote.mark if quote else None
-        stale = quote is None or market.is_stale(quote.ts_ms) or mark is None
+        beta_value = betas.get(asset)
+        if beta_value is None:
+            beta_value = betas[asset] = beta(asset)
+        if quote is None:
+            if is_inverse_symbol(symbol):
+                inverse.add(i)
+            incomplete.add(i)
+            is_swap = "-" not in symbol.split(":")[-1]
+            interval = default_interval
+            rows.append(
+                (None, spot_price, beta_value, is_swap, None, interval, None, True)
+                + ("tiers" if tier_refs[i] else "default", None)
+            )
+            continue
+        if not quote.linear:
+            inverse.add(i)
+        mark = quote.mark
         if mark is None or spot_price is None:
             incomplete.add(i)
-        is_swap = quote.kind == "swap" if quote else "-" not in symbol.split(":")[-1]
-        expiry = quote.expiry_ms if quote else None
-        interval = (quote.funding_interval_h if quote else None) or settings.funding_interval_h
-        funding_rate = quote.funding_rate if quote and is_swap else None
-        days = (expiry - market.clock_ms) / DAY_MS if expiry else None
-        row = (
-            mark,
-            spot_price,
-            beta(asset),
-            is_swap,
-            funding_rate,
-            interval,
-            days,
-            stale,
-            "tiers" if tier_refs[i] else "default",
-            _carry_rate_pct(is_swap, funding_rate, interval, days, mark, spot_price),
+        is_swap = quote.kind == "swap"
+        interval = quote.funding_interval_h or default_interval
+        funding_rate = quote.funding_rate if is_swap else None
+        expiry = quote.expiry_ms
+        days = (expiry - clock_ms) / DAY_MS if expiry else None
+        rows.append(
+            (
+                mark,
+                spot_price,
+                beta_value,
+                is_swap,
+                funding_rate,
+                interval,
+                days,
+                mark is None or market.is_stale(quote.ts_ms),
+                "tiers" if tier_refs[i] else "default",
+                _carry_rate_pct(is_swap, funding_rate, interval, days, mark, spot_price),
+            )
         )
-        for name, value in zip(values, row, strict=True):
-            values[name].append(value)
+    columns = list(zip(*rows, strict=True)) if rows else [()] * (len(MARKET_COLUMNS) + 1)
+    values = dict(zip(("mark", *MARKET_COLUMNS), columns, strict=True))
     stables = set(settings.stablecoins)
     series = [pl.Series("mark_price", values["mark"], dtype=pl.Float64)]
     series.append(
