@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from textual.widgets import Static
 
 from core.config import load_portfolio
 from core.feeds.replay_file import load_replay_end
@@ -138,6 +139,22 @@ async def test_shock_keys_step_the_market_and_highlight_liquidations(workspace):
         assert alpha.source.row_tone(0) == "alert"
         summary = app.screen.query_one(SummaryBar).text
         assert "liq." in summary
+
+
+async def test_a_shock_step_updates_only_the_summary_line_that_shows_it(workspace):
+    app = make_app(workspace)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        bar = app.screen.query_one(SummaryBar)
+        lines = list(bar.query(Static))
+        before = [line.visual for line in lines]
+        await pilot.press("]")
+        await pilot.pause()
+        after = [line.visual for line in lines]
+        changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a is not b]
+        assert len(changed) == 1
+        assert "Shock" in str(after[changed[0]]) and "+1%" in str(after[changed[0]])
+        assert "Shock +1%" in bar.text
 
 
 async def test_theme_key_cycles_the_bundled_themes(workspace):

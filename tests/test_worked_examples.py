@@ -98,3 +98,44 @@ def test_article_hundred_thousand_allocation_has_fifty_thousand_true_net_exposur
     assert report.allocation["core"].pct == pytest.approx(60.0)
     assert report.allocation["hedge"].pct == pytest.approx(50.0)  # 30,000 / 60,000 core
     assert report.allocation["alpha"].pct == pytest.approx(10.0)
+
+
+def test_a_short_dated_future_at_three_percent_basis_over_a_quarter_carries_twelve_percent_a_year():
+    future = "BTC/USDT:USDT-270326"
+    market = make_market(
+        {"BTC": 70_000.0},
+        {future: 72_100.0},
+        expiries={future: CLOCK_MS + int(91.25 * 86_400_000)},
+    )
+    book = Portfolio(
+        collateral_usd=50_000.0,
+        positions=(
+            Position("short", "alpha", future, "short", 1.0, 72_100.0, 2.0, "cross"),
+            Position("long", "alpha", future, "long", 1.0, 72_100.0, 2.0, "cross"),
+        ),
+    )
+    report = compute(book, market)
+    # The short sells the 3 % premium and earns it by expiry: 3 % x 365 / 91.25 = 12 % a year.
+    assert report.position("short").carry_apr_pct == pytest.approx(12.0)
+    assert report.position("long").carry_apr_pct == pytest.approx(-12.0)
+    # A dated future pays no funding.
+    assert report.position("short").funding_usd_per_period is None
+
+
+def test_a_short_perpetual_at_one_basis_point_per_eight_hours_earns_ten_point_nine_five_percent():
+    market = make_market({"BTC": 70_000.0}, {PERP: 70_000.0}, funding={PERP: 0.0001})
+    book = Portfolio(
+        collateral_usd=50_000.0,
+        positions=(
+            Position("short", "hedge", PERP, "short", 1.0, 70_000.0, 2.0, "cross"),
+            Position("long", "alpha", PERP, "long", 0.5, 70_000.0, 2.0, "cross"),
+        ),
+    )
+    report = compute(book, market)
+    # 0.01 % x 3 periods a day x 365 days = 10.95 % a year, received by the short.
+    assert report.position("short").carry_apr_pct == pytest.approx(10.95)
+    assert report.position("long").carry_apr_pct == pytest.approx(-10.95)
+    # Per 8 h period: the short receives 70,000 x 0.01 % = 7 $, the long pays 35,000 x 0.01 %.
+    assert report.position("short").funding_usd_per_period == pytest.approx(7.0)
+    assert report.position("long").funding_usd_per_period == pytest.approx(-3.5)
+    assert report.totals.funding_usd_per_period == pytest.approx(3.5)
