@@ -48,7 +48,9 @@ class RowSource(Protocol):
 
     def key(self, index: int) -> str: ...
 
-    def cells(self, index: int) -> Sequence[Cell]: ...
+    def cells(self, index: int, columns: Sequence[int]) -> Sequence[Cell]:
+        """The cells of row `index` in the given columns (by position), in that order."""
+        ...
 
     def row_tone(self, index: int) -> Tone: ...
 
@@ -60,7 +62,7 @@ class EmptySource:
     def key(self, index: int) -> str:
         raise IndexError(index)
 
-    def cells(self, index: int) -> Sequence[Cell]:
+    def cells(self, index: int, columns: Sequence[int]) -> Sequence[Cell]:
         raise IndexError(index)
 
     def row_tone(self, index: int) -> Tone:
@@ -124,6 +126,7 @@ class BookTable(ScrollView, can_focus=True):
         self._cache: dict[int, Strip] = {}
         self._header: Strip | None = None
         self._view: tuple[int, int] = (-1, -1)  # (scroll x, width) the strips were cut for
+        self._visible: tuple[int, ...] = ()  # the columns the view shows, by position
         # Styles for one render pass: rich_style walks every ancestor, and a pass
         # asks for it twice per line.
         self._pass_styles: dict[str, Style] | None = None
@@ -290,34 +293,48 @@ class BookTable(ScrollView, can_focus=True):
         view = (int(self.scroll_offset.x), self.size.width)
         if view != self._view:
             self._view = view
+            left, width = view
+            self._visible = tuple(
+                i
+                for i, (column, start) in enumerate(zip(self.columns, self._column_x, strict=True))
+                if start + column.width + 1 > left and start < left + width
+            )
             self._cache.clear()
             self._header = None
         return view
 
     def _fit(self, cells: Sequence[tuple[str, Style]]) -> Strip:
-        """The view's slice of a row: padded cells cut at the view's edges, no wider.
+        """The view's slice of a row (cells of the visible columns, in order): padded
+        cells cut at the view's edges, no wider.
 
         Every character in a table is one cell wide (digits, letters, −, —, ✗, ▲),
         so slicing text by characters is slicing by cells.
         """
         left, width = self._view
         right = left + width
+        # Neighbouring cells of one style make one segment: every segment costs
+        # Textual's line pipeline (filters, compositing) its own pass.
         segments = []
+        run: list[str] = []
+        run_style: Style | None = None
         used = 0
-        for (text, style), column, start in zip(cells, self.columns, self._column_x, strict=False):
+        for (text, style), col in zip(cells, self._visible, strict=True):
+            column, start = self.columns[col], self._column_x[col]
             end = start + column.width + 1
-            if end <= left:
-                continue
-            if start >= right:
-                break
             size = column.width
             if len(text) > size:
                 text = text[: size - 1] + "…"
             padded = (text.rjust(size) if column.align == "right" else text.ljust(size)) + " "
             if start < left or end > right:
                 padded = padded[max(left - start, 0) : min(right, end) - start]
-            segments.append(Segment(padded, style))
+            if style is not run_style and run:
+                segments.append(Segment("".join(run), run_style))
+                run = []
+            run.append(padded)
+            run_style = style
             used += len(padded)
+        if run:
+            segments.append(Segment("".join(run), run_style))
         if used < width:
             segments.append(Segment(" " * (width - used), self._base_style()))
         return Strip(segments, width)
@@ -327,7 +344,8 @@ class BookTable(ScrollView, can_focus=True):
         if self._header is None:
             style = self._style("header")
             labels = []
-            for column in self.columns:
+            for col in self._visible:
+                column = self.columns[col]
                 label = column.label
                 if self.sort is not None and self.sort[0] == column.key:
                     label = label + ("▼" if self.sort[1] else "▲")
@@ -347,7 +365,8 @@ class BookTable(ScrollView, can_focus=True):
         if is_cursor_row:
             row_style = row_style + self._style("cursor-row")
         styled = []
-        for col, cell in enumerate(self.source.cells(index)):
+        visible = self._visible
+        for col, cell in zip(visible, self.source.cells(index, visible), strict=True):
             style = row_style + self._style(cell.tone) if cell.tone else row_style
             if is_cursor_row and col == self.cursor_col:
                 style = style + self._style("cursor")

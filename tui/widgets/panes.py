@@ -7,7 +7,7 @@ Report's columnar position frame by index.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import polars as pl
 from textual.binding import Binding
@@ -103,6 +103,14 @@ class _RowTuple:
     def key(self, index: int) -> str:
         return getattr(self.rows[index], self.key_field)
 
+    def cells(self, index: int, columns: Sequence[int]) -> Sequence[Cell]:
+        row = self.row_cells(index)
+        return tuple(row[i] for i in columns)
+
+    def row_cells(self, index: int) -> Sequence[Cell]:
+        """Every cell of a row, in column order (a short row costs little to format whole)."""
+        raise NotImplementedError
+
 
 class HoldingsSource(_RowTuple):
     key_field = "asset"
@@ -116,7 +124,7 @@ class HoldingsSource(_RowTuple):
     def row_tone(self, index: int) -> Tone:
         return "edited" if self.rows[index].asset in self.edited else ""
 
-    def cells(self, index: int) -> Sequence[Cell]:
+    def row_cells(self, index: int) -> Sequence[Cell]:
         h = self.rows[index]
         asset = self.assets.get(h.asset)
         beta = "—" if h.stable else f"{h.beta:.2f}" + ("?" if h.beta_assumed else "")
@@ -233,53 +241,52 @@ class PositionSource:
             return "alert"
         return "edited" if pid in self.edited else ""
 
-    def cells(self, index: int) -> Sequence[Cell]:
-        (
-            pid,
-            kind,
-            symbol,
-            side,
-            size,
-            notional,
-            hedge_ratio,
-            upnl,
-            liq,
-            dist,
-            funding,
-            carry,
-            entry,
-            mark,
-            lev,
-            mode,
-            margin,
-            spot_qty,
-            stale,
-        ) = self._row(index)
-        dist_tone: Tone = "alert" if dist is not None and dist < 10 else ""
-        values: dict[str, Cell] = {
-            # A mark that survives the cursor highlight: liquidated under the shock.
-            "id": Cell(f"✗ {pid}", "negative") if pid in self.liquidated else Cell(pid),
-            "kind": Cell("basis" if kind == "basis" else "dir"),
-            "symbol": Cell(
-                contract_label(symbol, "future" if "-" in symbol.split(":")[-1] else "swap")
-            ),
-            "side": Cell(side, "positive" if side == "long" else "negative"),
-            "size": Cell(fmt.qty(size)),
-            "notional": Cell(fmt.usd(notional)),
-            "hedge": Cell(fmt.ratio_pct(hedge_ratio, 0)),
-            "upnl": Cell(fmt.usd(upnl, signed=True), fmt.tone_of(upnl)),
-            "liq": Cell(fmt.price(liq)),
-            "dist": Cell(fmt.pct(dist, 1), dist_tone),
-            "funding": Cell(fmt.usd_cents(funding, signed=True), fmt.tone_of(funding)),
-            "carry": Cell(fmt.pct(carry, 1, signed=True), fmt.tone_of(carry)),
-            "entry": Cell(fmt.price(entry)),
-            "mark": Cell(fmt.price(mark), "stale" if stale else ""),
-            "lev": Cell(f"{lev:g}x"),
-            "mode": Cell("iso" if mode == "isolated" else "x"),
-            "margin": Cell(fmt.usd(margin)),
-            "spot_qty": Cell(fmt.qty(spot_qty) if kind == "basis" else "—"),
-        }
-        return tuple(values[c.key] for c in self.columns)
+    def cells(self, index: int, columns: Sequence[int]) -> Sequence[Cell]:
+        """Only the asked columns are formatted: a wide book shows a part of its row."""
+        row = dict(zip(self.FIELDS, self._row(index), strict=True))
+        return tuple(_POSITION_CELLS[self.columns[i].key](self, row) for i in columns)
+
+    def id_cell(self, pid: str) -> Cell:
+        # A mark that survives the cursor highlight: liquidated under the shock.
+        return Cell(f"✗ {pid}", "negative") if pid in self.liquidated else Cell(pid)
+
+
+def _dist_cell(dist: float | None) -> Cell:
+    return Cell(fmt.pct(dist, 1), "alert" if dist is not None and dist < 10 else "")
+
+
+def _symbol_cell(symbol: str) -> Cell:
+    return Cell(contract_label(symbol, "future" if "-" in symbol.split(":")[-1] else "swap"))
+
+
+# How each position column reads a row (a dict of PositionSource.FIELDS).
+_POSITION_CELLS: dict[str, Callable[[PositionSource, dict], Cell]] = {
+    "id": lambda source, r: source.id_cell(r["id"]),
+    "kind": lambda source, r: Cell("basis" if r["kind"] == "basis" else "dir"),
+    "symbol": lambda source, r: _symbol_cell(r["symbol"]),
+    "side": lambda source, r: Cell(r["side"], "positive" if r["side"] == "long" else "negative"),
+    "size": lambda source, r: Cell(fmt.qty(r["size"])),
+    "notional": lambda source, r: Cell(fmt.usd(r["notional_usd"])),
+    "hedge": lambda source, r: Cell(fmt.ratio_pct(r["hedge_ratio"], 0)),
+    "upnl": lambda source, r: Cell(
+        fmt.usd(r["unrealized_pnl_usd"], signed=True), fmt.tone_of(r["unrealized_pnl_usd"])
+    ),
+    "liq": lambda source, r: Cell(fmt.price(r["liquidation_price"])),
+    "dist": lambda source, r: _dist_cell(r["distance_to_liquidation_pct"]),
+    "funding": lambda source, r: Cell(
+        fmt.usd_cents(r["funding_usd_per_period"], signed=True),
+        fmt.tone_of(r["funding_usd_per_period"]),
+    ),
+    "carry": lambda source, r: Cell(
+        fmt.pct(r["carry_apr_pct"], 1, signed=True), fmt.tone_of(r["carry_apr_pct"])
+    ),
+    "entry": lambda source, r: Cell(fmt.price(r["entry_price"])),
+    "mark": lambda source, r: Cell(fmt.price(r["mark_price"]), "stale" if r["stale"] else ""),
+    "lev": lambda source, r: Cell(f"{r['leverage']:g}x"),
+    "mode": lambda source, r: Cell("iso" if r["margin_mode"] == "isolated" else "x"),
+    "margin": lambda source, r: Cell(fmt.usd(r["margin_usd"])),
+    "spot_qty": lambda source, r: Cell(fmt.qty(r["spot_qty"]) if r["kind"] == "basis" else "—"),
+}
 
 
 class BasisSource(_RowTuple):
@@ -292,7 +299,7 @@ class BasisSource(_RowTuple):
     def row_tone(self, index: int) -> Tone:
         return "stale" if self.rows[index].stale else ""
 
-    def cells(self, index: int) -> Sequence[Cell]:
+    def row_cells(self, index: int) -> Sequence[Cell]:
         b = self.rows[index]
         until = b.next_funding_ms - self.clock_ms if b.next_funding_ms else None
         funding_pct = None if b.funding_rate is None else b.funding_rate * 100
