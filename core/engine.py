@@ -1,9 +1,10 @@
 """compute(portfolio, market, shock) -> Report: the risk engine (polars inside).
 
-Per-position maths runs as polars expressions over one denormalised frame
-(prices, betas and padded leverage tiers already on each row); per-asset sums
-are one group_by. Scalar references of the margin formulas live in
-core.margin and the tests check the two agree.
+Per-position maths runs as eager polars Series operations over one
+denormalised frame (prices, betas, carry rates and tier floors already on each
+row; maintenance rates read from a flat tier table by row); per-asset sums are
+bincounts over integer asset slots. Scalar references of the margin formulas
+live in core.margin and the tests check the two agree.
 """
 
 from __future__ import annotations

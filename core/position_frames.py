@@ -7,9 +7,10 @@ the frame is split in two cached halves:
 - position columns (id, side, size, wallet, ...) per positions tuple; a new
   tuple that shares most Position objects with a cached one (what an edit
   makes) is derived from it by rewriting only the rows whose object changed;
-- market columns (mark, spot, beta, funding, expiry, padded tiers) per
-  contract symbol, built once per MarketState and Settings, and gathered onto
-  the positions by a symbol index.
+- market columns (mark, spot, beta, funding, expiry, carry rate, padded tier
+  floors) per contract symbol, built once per MarketState and Settings, and
+  gathered onto the positions by a symbol index; maintenance rates and amounts
+  stay in a flat per-symbol tier table that the engine reads by row.
 
 The result is the same frame, value for value, that a fresh build gives.
 """
