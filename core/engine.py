@@ -229,10 +229,10 @@ def clear_cache() -> None:
 
 def _position_frame(
     portfolio: Portfolio, market: MarketState, settings: Settings, warnings: list[str]
-) -> tuple[pl.DataFrame, int, pl.Series, PositionTable, _TierLookup]:
-    """Per-position frame (market data, tier floors), not-stablecoin mask, position table,
-    and the flat tier table."""
-    frame, n_tiers, stable, tier_row, table, prices = _FRAMES.frame(
+) -> tuple[pl.DataFrame, int, PositionTable, _TierLookup]:
+    """Per-position frame (market data, tier floors), position table, and the flat tier
+    table."""
+    frame, n_tiers, tier_row, table, prices = _FRAMES.frame(
         portfolio.positions, market, settings, lambda asset: _beta(asset, settings).value
     )
     used = table.symbol_counts
@@ -263,7 +263,7 @@ def _position_frame(
             f"no leverage tiers for {symbol}: default maintenance rate "
             f"{settings.default_mmr:.2%} used"
         )
-    return frame, n_tiers, ~stable, table, _TierLookup(prices.tiers, tier_row)
+    return frame, n_tiers, table, _TierLookup(prices.tiers, tier_row)
 
 
 # Length-1 Series broadcast by zip_with. Only arithmetic, comparisons, zip_with,
@@ -465,9 +465,7 @@ def compute(
     )
     warnings = list(spot.warnings)
 
-    frame, n_tiers, not_stable, table, tiers = _position_frame(
-        portfolio, market, settings, warnings
-    )
+    frame, n_tiers, table, tiers = _position_frame(portfolio, market, settings, warnings)
     frame = _evaluate_positions(frame, n_tiers, tiers, portfolio.collateral_usd, shock)
 
     spot_value = spot.spot_value
@@ -515,16 +513,22 @@ def compute(
         hedge_ratio = np.where(has_core, (0.0 - (hedge_sum + 0.0)) / core_usd, np.nan)
     net_exposure = sum(net_usd.tolist(), 0.0)
     futures_gross = 0.0
-    if frame.height:
-        futures_gross = float(_abs(frame["delta_usd"]).filter(not_stable).sum() or 0.0)
+    if frame.height and slots.any_in_layout:
+        # Positions outside the layout are the stablecoin ones: not exposure.
+        futures_gross = float(np.abs(frame["delta_usd"].to_numpy()[slots.in_layout]).sum())
     gross = sum(np.abs(spot_usd).tolist(), 0.0) + futures_gross
     beta_weighted = sum(beta_weighted_usd.tolist(), 0.0)
 
     if frame.height and n_assets:
-        per_position = _where(
-            pl.Series(has_core[slots.slot_of_row] & slots.in_layout),
-            pl.Series(hedge_ratio[slots.slot_of_row], dtype=pl.Float64),
-            _NULL,
+        # NaN marks "no core holding": shown as missing, like a ratio of NaN prices.
+        per_position = pl.Series(
+            np.where(
+                has_core[slots.slot_of_row] & slots.in_layout,
+                hedge_ratio[slots.slot_of_row],
+                np.nan,
+            ),
+            dtype=pl.Float64,
+            nan_to_null=True,
         )
     else:
         per_position = pl.Series([None] * frame.height, dtype=pl.Float64)

@@ -129,7 +129,7 @@ class MarketTable:
     market: MarketState
     settings: Settings
     n_symbols: int
-    frame: pl.DataFrame  # mark_price (nullable), MARKET_COLUMNS, padded tiers, stable
+    frame: pl.DataFrame  # mark_price (nullable), MARKET_COLUMNS, padded tier floors
     tiers: TierColumns
     tier_counts: list[int]
     uniform_tiers: int | None  # the tier count when every symbol has the same
@@ -142,13 +142,13 @@ class MarketTable:
     gathered: list[tuple[pl.Series, int, list[pl.Series]]] = field(default_factory=list)
 
     def gather(self, symbol_index: pl.Series, n_tiers: int) -> list[pl.Series]:
-        """Market columns, tier floors 1..n_tiers-1, each position's first row in the
-        flat tier table, and the stablecoin mask (last), per position's contract."""
+        """Market columns, tier floors 1..n_tiers-1 and (last) each position's first row
+        in the flat tier table, per position's contract."""
         for index, tiers, columns in self.gathered:
             if index is symbol_index and tiers == n_tiers:
                 return columns
         columns = self.columns(n_tiers)[symbol_index].get_columns()
-        columns.insert(-1, (symbol_index * self.tiers.stride).alias("tier_row"))
+        columns.append((symbol_index * self.tiers.stride).alias("tier_row"))
         self.gathered = [*self.gathered[-1:], (symbol_index, n_tiers, columns)]
         return columns
 
@@ -158,7 +158,7 @@ class MarketTable:
         if frame is None:
             names = ["mark_price", *MARKET_COLUMNS, *(f"t_min_{k}" for k in range(1, n_tiers))]
             frame = self.by_tier_count[n_tiers] = pl.DataFrame(
-                [*(self.frame.get_column(n) for n in names), self.frame.get_column("stable")]
+                [self.frame.get_column(n) for n in names]
             )
         return frame
 
@@ -309,8 +309,8 @@ class PositionFrames:
         market: MarketState,
         settings: Settings,
         beta: Callable[[str], float],
-    ) -> tuple[pl.DataFrame, int, pl.Series, pl.Series, PositionTable, MarketTable]:
-        """(per-position frame, tier count, stablecoin mask, first row of each position's
+    ) -> tuple[pl.DataFrame, int, pl.Series, PositionTable, MarketTable]:
+        """(per-position frame, tier count, first row of each position's
         tiers in the flat tier table, position table, market table)."""
         table = self._table(positions)
         prices = self.market_table(market, settings, beta)
@@ -322,8 +322,8 @@ class PositionFrames:
         else:
             n_tiers = max(prices.tier_counts[i] for i in used)
         columns = prices.gather(table.symbol_index, n_tiers)
-        stable, tier_row = columns[-1], columns[-2]
-        columns = columns[:-2]
+        tier_row = columns[-1]
+        columns = columns[:-1]
         mark = columns[0]
         if mark.null_count():
             # No mark: the spot price, else the entry price (the engine warns).
@@ -332,7 +332,7 @@ class PositionFrames:
                 .select(pl.coalesce("mark_price", "spot_price", "entry_price"))
                 .to_series()
             )
-        return table.frame.hstack(columns), n_tiers, stable, tier_row, table, prices
+        return table.frame.hstack(columns), n_tiers, tier_row, table, prices
 
 
 def _market_table(
@@ -397,11 +397,7 @@ def _market_table(
         )
     columns = list(zip(*rows, strict=True)) if rows else [()] * (len(MARKET_COLUMNS) + 1)
     values = dict(zip(("mark", *MARKET_COLUMNS), columns, strict=True))
-    stables = set(settings.stablecoins)
     series = [pl.Series("mark_price", values["mark"], dtype=pl.Float64)]
-    series.append(
-        pl.Series("stable", [base_asset(s) in stables for s in symbols], dtype=pl.Boolean)
-    )
     series += [pl.Series(name, values[name], dtype=dtype) for name, dtype in MARKET_COLUMNS.items()]
     return MarketTable(
         market=market,
