@@ -492,7 +492,7 @@ def compute(
     warnings.extend(layout.warnings)
     n_assets = len(layout.names)
     leg_sum = delta_sum = hedge_sum = np.zeros(n_assets)
-    hedge_book = frame["book"] == "hedge"
+    hedge_book, hedge_rows = table.in_book("hedge")
     if frame.height and slots.any_in_layout:
         # bincount adds each asset's rows in frame order, starting from 0.0: the same
         # sum every time for the same book (a parallel group_by's last bits vary), and
@@ -501,7 +501,7 @@ def compute(
         delta = frame["delta_usd"].to_numpy()
         leg_sum = np.bincount(slots.codes, frame["spot_leg_usd"].to_numpy(), bins)[:n_assets]
         delta_sum = np.bincount(slots.codes, delta, bins)[:n_assets]
-        hedges = np.where(hedge_book.to_numpy(), delta, 0.0)
+        hedges = np.where(hedge_rows, delta, 0.0)
         hedge_sum = np.bincount(slots.codes, hedges, bins)[:n_assets]
     # Same additions, in the same order, as summing row by row from 0.0.
     spot_usd = core_usd + leg_sum
@@ -567,7 +567,7 @@ def compute(
             for asset, qty, price, value, *rest in spot.rows
         )
 
-    alpha_book = frame["book"] == "alpha"
+    alpha_book, _ = table.in_book("alpha")
     hedge_notional = _sum(frame, "notional_usd", hedge_book)
     alpha_margin = _sum(frame, "margin_usd", alpha_book) + _sum(frame, "spot_leg_usd", alpha_book)
     bands = settings.bands

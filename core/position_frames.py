@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from core.model import (
@@ -120,6 +121,17 @@ class PositionTable:
     frame: pl.DataFrame  # POSITION_COLUMNS
     symbol_index: pl.Series  # UInt32: each position's row in the symbol table
     symbol_counts: dict[int, int]  # how many positions use each symbol
+    # Per-book row masks; shared by the tables derived from this one by edits that
+    # move no position between books.
+    book_masks: dict[str, tuple[pl.Series, np.ndarray]] = field(default_factory=dict)
+
+    def in_book(self, book: str) -> tuple[pl.Series, np.ndarray]:
+        """Which rows belong to `book`, as a polars mask and as a numpy one."""
+        mask = self.book_masks.get(book)
+        if mask is None:
+            series = self.frame.get_column("book") == book
+            mask = self.book_masks[book] = (series, series.to_numpy())
+        return mask
 
 
 @dataclass
@@ -231,7 +243,9 @@ class PositionFrames:
         if changed is None:
             return self._build(positions)
         if not changed:
-            return PositionTable(positions, base.frame, base.symbol_index, base.symbol_counts)
+            return PositionTable(
+                positions, base.frame, base.symbol_index, base.symbol_counts, base.book_masks
+            )
         rows = [position_row(positions[i]) for i in changed]
         old_rows = [position_row(base.positions[i]) for i in changed]
         new_indices = [self.symbols.of(positions[i].symbol) for i in changed]
@@ -251,8 +265,9 @@ class PositionFrames:
         # clone() shares every column's buffer; only the columns an edit touched are
         # replaced (a one-field edit touches one).
         frame = base.frame.clone()
-        for k, (column, dtype) in enumerate(
-            zip(base.frame.get_columns(), POSITION_COLUMNS.values(), strict=True)
+        replaced = set()
+        for k, (column, (name, dtype)) in enumerate(
+            zip(base.frame.get_columns(), POSITION_COLUMNS.items(), strict=True)
         ):
             values = [row[k] for row in rows]
             if all(_same(row[k], v) for row, v in zip(old_rows, values, strict=True)):
@@ -261,7 +276,9 @@ class PositionFrames:
             # any Report holding it) keeps its values. Typed Series arguments keep
             # scatter a direct kernel call.
             frame.replace_column(k, column.clone().scatter(at, pl.Series(values, dtype=dtype)))
-        return PositionTable(positions, frame, index, counts)
+            replaced.add(name)
+        masks = {} if "book" in replaced else base.book_masks
+        return PositionTable(positions, frame, index, counts, masks)
 
     def _table(self, positions: tuple[Position, ...]) -> PositionTable:
         key = id(positions)
