@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from core.margin import annualized_basis_pct, funding_apr_pct
 from core.model import (
     DAY_MS,
     ContractQuote,
@@ -408,11 +409,11 @@ def _basis_row(quote: ContractQuote, market: MarketState, settings: Settings) ->
     if quote.kind == "future" and quote.expiry_ms:
         days = (quote.expiry_ms - market.clock_ms) / DAY_MS
         if basis_pct is not None and days > 0:
-            annualized = basis_pct * 365.0 / days
+            annualized = annualized_basis_pct(basis_pct, days)
     funding_apr = None
     if quote.kind == "swap" and quote.funding_rate is not None:
         interval = quote.funding_interval_h or settings.funding_interval_h
-        funding_apr = quote.funding_rate * 24.0 / interval * 365.0 * 100.0
+        funding_apr = funding_apr_pct(quote.funding_rate, interval)
     stale = market.is_stale(quote.ts_ms) or (
         spot_quote is None or market.is_stale(spot_quote.ts_ms)
     )
@@ -493,12 +494,12 @@ def compute(
     n_assets = len(layout.names)
     leg_sum = delta_sum = hedge_sum = np.zeros(n_assets)
     hedge_book, hedge_rows = table.in_book("hedge")
+    delta = frame["delta_usd"].to_numpy()
     if frame.height and slots.any_in_layout:
         # bincount adds each asset's rows in frame order, starting from 0.0: the same
         # sum every time for the same book (a parallel group_by's last bits vary), and
         # a direct kernel call where a polars group_by or window plans a query.
         bins = n_assets + 1  # the last bin collects stablecoin positions
-        delta = frame["delta_usd"].to_numpy()
         leg_sum = np.bincount(slots.codes, frame["spot_leg_usd"].to_numpy(), bins)[:n_assets]
         delta_sum = np.bincount(slots.codes, delta, bins)[:n_assets]
         hedges = np.where(hedge_rows, delta, 0.0)
@@ -515,7 +516,7 @@ def compute(
     futures_gross = 0.0
     if frame.height and slots.any_in_layout:
         # Positions outside the layout are the stablecoin ones: not exposure.
-        futures_gross = float(np.abs(frame["delta_usd"].to_numpy()[slots.in_layout]).sum())
+        futures_gross = float(np.abs(delta[slots.in_layout]).sum())
     gross = sum(np.abs(spot_usd).tolist(), 0.0) + futures_gross
     beta_weighted = sum(beta_weighted_usd.tolist(), 0.0)
 

@@ -77,3 +77,13 @@ def distance_to_liquidation(mark: float, liquidation: float | None) -> float | N
     if liquidation is None or mark <= 0:
         return None
     return abs(mark - liquidation) / mark
+
+
+def funding_apr_pct(funding_rate: float, interval_h: float) -> float:
+    """A funding rate paid every `interval_h` hours, as % a year (0.01 % / 8 h -> 10.95)."""
+    return funding_rate * (24.0 / interval_h * 365.0) * 100.0
+
+
+def annualized_basis_pct(basis_pct: float, days_to_expiry: float) -> float:
+    """A basis of `basis_pct` earned over `days_to_expiry`, as % a year (3 % / 91.25 d -> 12)."""
+    return basis_pct * 365.0 / days_to_expiry

@@ -101,6 +101,11 @@ def base_asset(symbol: str) -> str:
     return symbol.split("/", 1)[0]
 
 
+def is_dated_symbol(symbol: str) -> bool:
+    """'BTC/USDT:USDT-251226' has an expiry; 'BTC/USDT:USDT' is a perpetual."""
+    return "-" in symbol.split(":")[-1]
+
+
 def is_inverse_symbol(symbol: str) -> bool:
     """'BTC/USD:BTC' settles in its base asset: a coin-settled (inverse) contract."""
     base, _, rest = symbol.partition("/")

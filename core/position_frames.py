@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from core.margin import annualized_basis_pct, funding_apr_pct
 from core.model import (
     DAY_MS,
     MarketState,
@@ -33,6 +34,7 @@ from core.model import (
     Settings,
     Tier,
     base_asset,
+    is_dated_symbol,
     is_inverse_symbol,
 )
 
@@ -364,11 +366,7 @@ def _market_table(
     tier_refs = [market.tiers.get(symbol) for symbol in symbols]
     tiers = _tier_columns(tier_refs, settings, previous)
     betas: dict[str, float] = {}
-    contracts, clock_ms, default_interval = (
-        market.contracts,
-        market.clock_ms,
-        settings.funding_interval_h,
-    )
+    contracts, default_interval = market.contracts, settings.funding_interval_h
     rows = []
     for i, symbol in enumerate(symbols):
         quote = contracts.get(symbol)
@@ -381,11 +379,22 @@ def _market_table(
             if is_inverse_symbol(symbol):
                 inverse.add(i)
             incomplete.add(i)
-            is_swap = "-" not in symbol.split(":")[-1]
+            is_swap = not is_dated_symbol(symbol)
             interval = default_interval
+            tier_source = "tiers" if tier_refs[i] else "default"
             rows.append(
-                (None, spot_price, beta_value, is_swap, None, interval, None, True)
-                + ("tiers" if tier_refs[i] else "default", None)
+                (
+                    None,
+                    spot_price,
+                    beta_value,
+                    is_swap,
+                    None,
+                    interval,
+                    None,
+                    True,
+                    tier_source,
+                    None,
+                )
             )
             continue
         if not quote.linear:
@@ -397,7 +406,7 @@ def _market_table(
         interval = quote.funding_interval_h or default_interval
         funding_rate = quote.funding_rate if is_swap else None
         expiry = quote.expiry_ms
-        days = (expiry - clock_ms) / DAY_MS if expiry else None
+        days = (expiry - market.clock_ms) / DAY_MS if expiry else None
         rows.append(
             (
                 mark,
@@ -440,12 +449,12 @@ def _carry_rate_pct(
 ) -> float | None:
     """What a short earns, % a year: funding APR, or annualized basis until expiry."""
     if is_swap:
-        return None if funding_rate is None else funding_rate * (24.0 / interval_h * 365.0) * 100.0
+        return None if funding_rate is None else funding_apr_pct(funding_rate, interval_h)
     # A contract without a mark is valued at the spot price: no basis.
     price = spot_price if mark is None else mark
     if days is None or not days > 0 or spot_price is None or not spot_price > 0 or price is None:
         return None
-    return (price / spot_price - 1.0) * 100.0 * 365.0 / days
+    return annualized_basis_pct((price / spot_price - 1.0) * 100.0, days)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,9 @@ import math
 import pytest
 
 from core.margin import (
+    annualized_basis_pct,
     distance_to_liquidation,
+    funding_apr_pct,
     liquidation_price,
     maintenance_margin,
     tier_for,
@@ -156,3 +158,12 @@ def test_distance_to_liquidation_is_a_fraction_of_mark():
     assert distance_to_liquidation(60_000.0, 79_681.27490039841) == pytest.approx(0.32802124833997)
     assert distance_to_liquidation(60_000.0, None) is None
     assert distance_to_liquidation(0.0, 1.0) is None
+
+
+def test_one_basis_point_per_eight_hours_is_ten_point_nine_five_percent_a_year():
+    assert funding_apr_pct(0.0001, 8.0) == pytest.approx(10.95)
+    assert funding_apr_pct(0.0001, 4.0) == pytest.approx(21.9)
+
+
+def test_three_percent_basis_over_a_quarter_is_twelve_percent_a_year():
+    assert annualized_basis_pct(3.0, 91.25) == pytest.approx(12.0)

@@ -362,13 +362,7 @@ class SymbiosisApp(App[int]):
             if not (
                 isinstance(shown, HoldingsSource)
                 and shown.edited == edited
-                and (
-                    shown.report.same_spot_rows(report)
-                    or (
-                        shown.rows == report.holdings
-                        and tuple(shown.assets.values()) == report.assets
-                    )
-                )
+                and shown.report.same_spot_rows(report)
             ):
                 table.set_source(HoldingsSource(report, edited))
         elif pane == "basis":

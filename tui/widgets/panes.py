@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import polars as pl
 from textual.binding import Binding
 
-from core.model import base_asset
+from core.model import base_asset, is_dated_symbol
 from core.report import AssetRow, BasisRow, HoldingRow, Report
 from tui import format as fmt
 from tui.widgets.book_table import BookTable, Cell, Column, Tone
@@ -256,7 +256,7 @@ def _dist_cell(dist: float | None) -> Cell:
 
 
 def _symbol_cell(symbol: str) -> Cell:
-    return Cell(contract_label(symbol, "future" if "-" in symbol.split(":")[-1] else "swap"))
+    return Cell(contract_label(symbol, "future" if is_dated_symbol(symbol) else "swap"))
 
 
 # How each position column reads a row (a dict of PositionSource.FIELDS).
