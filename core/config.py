@@ -33,7 +33,7 @@ from core.model import (
 )
 
 FEED_KINDS = ("ccxt", "replay")
-HOLDING_KEYS = ("asset", "qty", "cost_usd")
+HOLDING_KEYS = ("asset", "qty", "cost_usd", "venue", "note")
 POSITION_KEYS = (
     "id",
     "kind",
@@ -45,6 +45,8 @@ POSITION_KEYS = (
     "leverage",
     "margin_mode",
     "margin_usd",
+    "venue",
+    "note",
 )
 BOOK_TABLES = {"hedge": "hedges", "alpha": "alpha"}
 
@@ -61,6 +63,8 @@ class SaveConflictError(RuntimeError):
 class FeedConfig:
     kind: str = "replay"
     exchange: str = "binance"
+    # Every venue followed, the default (first) one included.
+    exchanges: tuple[str, ...] = ("binance",)
     symbols: tuple[str, ...] = ()
     refresh_s: float = 5.0
     replay: Path | None = None
@@ -76,6 +80,8 @@ class AppConfig:
     feed: FeedConfig
     settings: Settings
     theme: str = "symbiosis-dark"
+    # [keys]: binding id -> keys (a user keymap, applied with App.set_keymap).
+    keys: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -250,6 +256,13 @@ class _Fields:
             )
         return value
 
+    def note(self, key: str) -> str:
+        """A free-text string (may be empty, may hold any character)."""
+        value = self.data.get(key, "")
+        if not isinstance(value, str):
+            raise self.fail(key, f"must be a string, not {value!r}")
+        return value
+
     def strings(self, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
         if key not in self.data:
             return default
@@ -307,6 +320,8 @@ def _position(fields: _Fields, book: str) -> Position:
         margin_usd=fields.number("margin_usd", positive=True),
         kind=kind,  # type: ignore[arg-type]
         spot_qty=fields.number("spot_qty", 0.0, minimum=0.0, required=kind == "basis") or 0.0,
+        venue=fields.text("venue", "") or "",
+        note=fields.note("note"),
         extra=_unknown(fields.data, POSITION_KEYS),
     )
 
@@ -336,6 +351,8 @@ def load_portfolio(path: str | Path) -> LoadedPortfolio:
                 asset=asset,
                 qty=f.number("qty", required=True, minimum=0.0),
                 cost_usd=f.number("cost_usd", minimum=0.0),
+                venue=f.text("venue", "") or "",
+                note=f.note("note"),
                 extra=_unknown(raw, HOLDING_KEYS),
             )
         )
@@ -352,10 +369,18 @@ def load_portfolio(path: str | Path) -> LoadedPortfolio:
                 )
             seen_ids[position.id] = table
             positions.append(position)
-    known = {"account", "holdings", *BOOK_TABLES.values()}
+    accounts_table = _table(source, data, "accounts")
+    accounts: dict[str, float] = {}
+    for venue, raw in accounts_table.items():
+        if not isinstance(raw, dict):
+            raise source.error("must be a table", "accounts", None, venue)
+        wallet = _Fields(source, raw, f"accounts.{venue}")
+        accounts[venue] = wallet.number("collateral_usd", 0.0, minimum=0.0) or 0.0
+    known = {"account", "accounts", "holdings", *BOOK_TABLES.values()}
     extra = {k: v for k, v in data.items() if k not in known}
     portfolio = Portfolio(
         collateral_usd=collateral or 0.0,
+        accounts=frozen_map(accounts),
         holdings=tuple(holdings),
         positions=tuple(positions),
         account_extra=_unknown(account.data, ("collateral_usd",)),
@@ -370,11 +395,17 @@ def portfolio_document(
     doc: dict[str, Any] = {
         "account": {"collateral_usd": portfolio.collateral_usd, **portfolio.account_extra}
     }
+    if portfolio.accounts:
+        doc["accounts"] = {
+            venue: {"collateral_usd": wallet} for venue, wallet in portfolio.accounts.items()
+        }
     doc["holdings"] = [
         {
             "asset": h.asset,
             "qty": h.qty,
             **({"cost_usd": h.cost_usd} if h.cost_usd is not None else {}),
+            **({"venue": h.venue} if h.venue else {}),
+            **({"note": h.note} if h.note else {}),
             **h.extra,
         }
         for h in portfolio.holdings
@@ -395,6 +426,10 @@ def portfolio_document(
             )
             if p.margin_usd is not None:
                 row["margin_usd"] = p.margin_usd
+            if p.venue:
+                row["venue"] = p.venue
+            if p.note:
+                row["note"] = p.note
             row.update(p.extra)
             rows.append(row)
         doc[table] = rows
@@ -409,13 +444,15 @@ def render_portfolio(doc: Mapping[str, Any]) -> str:
     tomli-w alone writes short rows as inline tables; hand-edited files read
     better with a header per row, so rows are written one by one.
     """
-    known = {"account", "holdings", *BOOK_TABLES.values()}
+    known = {"account", "accounts", "holdings", *BOOK_TABLES.values()}
     others = {k: v for k, v in doc.items() if k not in known}
     # Everything but plain tables goes before the first header: a key written
     # after a header would belong to that table.
     plain = {k: v for k, v in others.items() if not isinstance(v, dict)}
     chunks = [tomli_w.dumps(plain)] if plain else []
     chunks.append(tomli_w.dumps({"account": doc["account"]}))
+    if doc.get("accounts"):
+        chunks.append(tomli_w.dumps({"accounts": doc["accounts"]}))
     for table in ("holdings", *BOOK_TABLES.values()):
         rows = doc.get(table) or []
         if any(isinstance(v, dict) for row in rows for v in row.values()):
@@ -492,9 +529,14 @@ def load_config(path: str | Path) -> AppConfig:
     portfolio_path = folder / portfolio.text("path", "portfolio.toml")
     feed_fields = _Fields(source, _table(source, data, "feed"), "feed")
     replay = feed_fields.text("replay")
+    exchanges = feed_fields.strings("exchanges")
+    if "exchanges" in feed_fields.data and not exchanges:
+        raise feed_fields.fail("exchanges", "must name at least one exchange")
+    exchanges = exchanges or (feed_fields.text("exchange", "binance") or "binance",)
     feed = FeedConfig(
         kind=feed_fields.text("kind", "replay", choices=FEED_KINDS),
-        exchange=feed_fields.text("exchange", "binance"),
+        exchange=exchanges[0],
+        exchanges=exchanges,
         symbols=feed_fields.strings("symbols"),
         refresh_s=feed_fields.number("refresh_s", 5.0, positive=True),
         replay=(folder / replay) if replay else None,
@@ -541,7 +583,11 @@ def load_config(path: str | Path) -> AppConfig:
         stablecoins=top.strings("stablecoins", ui.strings("stablecoins", Settings().stablecoins)),
         default_mmr=margin.number("default_mmr", 0.005, positive=True, below=1.0),
     )
+    keys_table = _table(source, data, "keys")
+    keys_fields = _Fields(source, keys_table, "keys")
+    keys = {binding: keys_fields.text(binding, required=True) or "" for binding in keys_table}
     return AppConfig(
+        keys=frozen_map(keys),
         path=path,
         portfolio_path=portfolio_path,
         feed=feed,

@@ -32,6 +32,8 @@ class Holding:
     asset: str
     qty: float
     cost_usd: float | None = None
+    venue: str = ""  # "" is the default venue (the first followed exchange)
+    note: str = ""
     # Keys the user wrote that the app does not use: kept and written back on save.
     extra: Mapping = field(default_factory=lambda: _EMPTY, compare=False, hash=False)
 
@@ -51,6 +53,8 @@ class Position:
     margin_usd: float | None = None
     kind: PositionKind = "future"
     spot_qty: float = 0.0
+    venue: str = ""  # "" is the default venue (the first followed exchange)
+    note: str = ""
     extra: Mapping = field(default_factory=lambda: _EMPTY, compare=False, hash=False)
 
     @property
@@ -75,6 +79,8 @@ class Portfolio:
     collateral_usd: float = 0.0
     holdings: tuple[Holding, ...] = ()
     positions: tuple[Position, ...] = ()
+    # Cross wallets of the other venues ([accounts.<venue>] collateral_usd).
+    accounts: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
     account_extra: Mapping = field(default_factory=lambda: _EMPTY, compare=False, hash=False)
 
     def book(self, name: Book) -> tuple[Position, ...]:

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from core import edits
+from core.draft import History
 from core.model import Holding, Portfolio, Position
 
 BOOK = Portfolio(
@@ -136,7 +137,7 @@ def test_collateral_edit_is_validated():
 
 
 def test_history_undoes_and_redoes_and_a_new_edit_drops_the_redo_branch():
-    history = edits.History(BOOK)
+    history = History(BOOK)
     a = edits.edit_position(BOOK, "h-btc", "size", "0.4")
     b = edits.edit_position(a, "h-btc", "size", "0.3")
     history.push(a)

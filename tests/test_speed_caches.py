@@ -9,9 +9,9 @@ from pathlib import Path
 from benchmarks.generate import make_book, moved_market
 from core import edits
 from core.config import load_portfolio
+from core.draft import Draft
 from core.engine import compute
 from core.report import LazyRows
-from tui.app import Draft
 from tui.widgets.panes import ALPHA_COLUMNS, PositionSource
 
 ROOT = Path(__file__).resolve().parent.parent

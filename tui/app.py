@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from core.config import (
     load_portfolio,
     save_portfolio,
 )
+from core.draft import Draft
 from core.engine import UnsupportedContractError, compute
 from core.model import MarketState, Portfolio, base_asset
 from core.report import Report
@@ -77,58 +78,6 @@ class EditContext:
     field: str = ""
     book: str = ""
     table: BookTable | None = None
-
-
-@dataclass
-class Draft:
-    """Saved book, the draft under edit (with history) and what differs."""
-
-    loaded: LoadedPortfolio
-    history: edits.History = field(init=False)
-    _edited_cache: tuple[Portfolio, Portfolio, tuple[frozenset[str], int]] | None = field(
-        default=None, init=False, repr=False
-    )
-
-    def __post_init__(self) -> None:
-        self.history = edits.History(self.loaded.portfolio)
-
-    @property
-    def saved(self) -> Portfolio:
-        return self.loaded.portfolio
-
-    @property
-    def current(self) -> Portfolio:
-        return self.history.current
-
-    def edited_keys(self) -> tuple[frozenset[str], int]:
-        """Ids/assets that differ from the saved book, and the count of changes."""
-        # Asked twice per paint and on every clock tick; the answer only changes with
-        # the draft or the saved book, and the scan is O(positions).
-        current, saved = self.current, self.saved
-        cached = self._edited_cache
-        if cached is not None and cached[0] is current and cached[1] is saved:
-            return cached[2]
-        result = self._diff()
-        self._edited_cache = (current, saved, result)
-        return result
-
-    def _diff(self) -> tuple[frozenset[str], int]:
-        saved_positions = {p.id: p for p in self.saved.positions}
-        saved_holdings = {h.asset: h for h in self.saved.holdings}
-        current = self.current
-        changed = {
-            p.id
-            for p in current.positions
-            if (old := saved_positions.get(p.id)) is not p and old != p
-        }
-        changed |= {h.asset for h in current.holdings if saved_holdings.get(h.asset) != h}
-        removed = (set(saved_positions) - {p.id for p in current.positions}) | (
-            set(saved_holdings) - {h.asset for h in current.holdings}
-        )
-        count = (
-            len(changed) + len(removed) + int(current.collateral_usd != self.saved.collateral_usd)
-        )
-        return frozenset(changed), count
 
 
 class Pane(Vertical):
