@@ -1,7 +1,9 @@
 """What-if edits of a draft Portfolio: each returns a new value or raises EditError.
 
-Numbers accept '1,250.5', '+20%' / '-10%' (relative to the old value) and
-'x1.2' / '*1.2' (a multiple of it), so "hedge 20 % more" is one edit.
+Numbers accept '1,250.5' (a comma only between groups of three digits),
+'+20%' / '-10%' (relative to the old value) and 'x1.2' / '*1.2' (a multiple
+of it), so "hedge 20 % more" is one edit. The app and `symbiosis report
+--edit/--add/--delete` both go through `core.whatif`, which calls these.
 """
 
 from __future__ import annotations
@@ -32,13 +34,23 @@ POSITION_NUMBERS = {
     "spot_qty": NumberRule(),
 }
 HOLDING_NUMBERS = {"qty": NumberRule(), "cost_usd": NumberRule(optional=True)}
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 _RELATIVE = re.compile(r"^([+-])\s*(\d+(?:\.\d*)?|\.\d+)\s*%$")
 _MULTIPLE = re.compile(r"^[x*×]\s*(\d+(?:\.\d*)?|\.\d+)$")
 
 
 def parse_number(text: str, name: str, old: float | None, rule: NumberRule) -> float | None:
     """The new value of a numeric field typed as `text`."""
-    cleaned = text.strip().replace(",", "").replace("_", "")
+    cleaned = text.strip()
+    if "," in cleaned:
+        # '1,500' is fifteen hundred; '1,5' could be a decimal comma: refuse, never guess.
+        if not _THOUSANDS.match(cleaned.lstrip("x*×").rstrip("%").replace(" ", "")):
+            raise EditError(
+                f"{name}: {cleaned!r} is ambiguous: a comma only separates thousands "
+                "(1,500); write a decimal with a point (1.5)"
+            )
+        cleaned = cleaned.replace(",", "")
+    cleaned = cleaned.replace("_", "")
     if not cleaned:
         if rule.optional:
             return None
@@ -152,7 +164,8 @@ def add_position(
     side: str,
     size: float,
     entry_price: float,
-    leverage: float = 3.0,
+    leverage: float = 1.0,
+    margin_mode: str = "isolated",
 ) -> tuple[Portfolio, str]:
     """Append a position to a book; returns the new portfolio and the new id."""
     problem = check_futures_symbol(symbol)
@@ -161,7 +174,16 @@ def add_position(
     if not (size > 0 and entry_price > 0 and leverage > 0):
         raise EditError("size, entry price and leverage must be > 0")
     position_id = new_position_id(portfolio, book, symbol)
-    position = Position(position_id, book, symbol, side, size, entry_price, leverage)  # type: ignore[arg-type]
+    position = Position(
+        position_id,
+        book,
+        symbol,
+        side,  # type: ignore[arg-type]
+        size,
+        entry_price,
+        leverage,
+        margin_mode,  # type: ignore[arg-type]
+    )
     return replace(portfolio, positions=(*portfolio.positions, position)), position_id
 
 

@@ -152,3 +152,14 @@ def test_history_undoes_and_redoes_and_a_new_edit_drops_the_redo_branch():
     history.push(c)  # pushing an unchanged book adds no step
     assert history.undo() and history.current == a
     assert math.isclose(history.current.position("h-btc").size, 0.4)
+
+
+@pytest.mark.parametrize("text", ["1,5", "1,50", "12,3456", "x1,5", "+1,5%"])
+def test_a_comma_that_is_not_a_thousands_separator_is_refused_as_ambiguous(text):
+    with pytest.raises(edits.EditError, match="ambiguous"):
+        edits.parse_number(text, "size", 1.0, edits.NumberRule(positive=True))
+
+
+@pytest.mark.parametrize(("text", "expected"), [("1,500", 1500.0), ("12,345.5", 12345.5)])
+def test_a_thousands_separator_is_read(text, expected):
+    assert edits.parse_number(text, "size", 1.0, edits.NumberRule(positive=True)) == expected

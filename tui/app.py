@@ -19,7 +19,7 @@ from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from core import edits
+from core import edits, whatif
 from core.config import (
     AppConfig,
     LoadedPortfolio,
@@ -29,7 +29,7 @@ from core.config import (
 )
 from core.draft import Draft
 from core.engine import UnsupportedContractError, compute
-from core.model import MarketState, Portfolio, base_asset
+from core.model import MarketState, Portfolio
 from core.report import Report
 from tui import format as fmt
 from tui.feed_runner import FeedRunner, initial_market_and_feed
@@ -500,7 +500,7 @@ class SymbiosisApp(App[int]):
                 return
             if field_name in TOGGLES:
                 self.apply(
-                    lambda p: edits.toggle_position(p, key, field_name),
+                    lambda p: whatif.toggle(p, self.market, key, field_name).portfolio,
                     f"{key}: {field_name} toggled",
                 )
                 return
@@ -571,42 +571,20 @@ class SymbiosisApp(App[int]):
         self.say(f"{context.key or context.kind} {context.field}: set to {text.strip()}".strip())
 
     def _change_for(self, context: EditContext, text: str) -> Callable[[Portfolio], Portfolio]:
-        if context.kind == "holding":
-            return lambda p: edits.edit_holding(p, context.key, context.field, text)
-        if context.kind == "position":
-            return lambda p: edits.edit_position(p, context.key, context.field, text)
+        if context.kind in ("position", "holding"):
+            return lambda p: whatif.edit(p, self.market, context.key, context.field, text).portfolio
         if context.kind == "collateral":
-            return lambda p: edits.set_collateral(p, text)
+            return lambda p: (
+                whatif.edit(p, self.market, "account", "collateral_usd", text).portfolio
+            )
         if context.kind == "add-holding":
             parts = text.split()
             if not parts:
                 raise edits.EditError("type an asset and a quantity, e.g. SOL 10")
             return lambda p: edits.add_holding(p, parts[0], parts[1] if len(parts) > 1 else "0")
         if context.kind == "add-position":
-            return self._add_position_change(context.book, text)
+            return lambda p: whatif.add(p, self.market, context.book, text).portfolio
         raise edits.EditError(f"unknown edit {context.kind}")
-
-    def _add_position_change(self, book: str, text: str) -> Callable[[Portfolio], Portfolio]:
-        parts = text.split()
-        if len(parts) < 3:
-            raise edits.EditError("type: SYMBOL SIDE SIZE [ENTRY] [LEVERAGE]")
-        symbol, side = parts[0], parts[1].lower()
-        if side not in ("long", "short"):
-            raise edits.EditError(f"side must be long or short (got {parts[1]!r})")
-        size = edits.parse_number(parts[2], "size", None, edits.NumberRule(positive=True))
-        mark = self.market.mark(symbol) or self.market.spot_price(base_asset(symbol))
-        if len(parts) > 3:
-            entry = edits.parse_number(parts[3], "entry", None, edits.NumberRule(positive=True))
-        elif mark:
-            entry = mark
-        else:
-            raise edits.EditError(f"no price for {symbol}: give an entry price")
-        leverage = 3.0
-        if len(parts) > 4:
-            leverage = edits.parse_number(
-                parts[4], "leverage", None, edits.NumberRule(positive=True)
-            )
-        return lambda p: edits.add_position(p, book, symbol, side, size, entry, leverage)[0]
 
     def on_key(self, event: Any) -> None:
         if event.key == "escape" and self.edit is not None:
@@ -631,7 +609,7 @@ class SymbiosisApp(App[int]):
             side = "short" if book == "hedge" else "long"
             self.open_editor(
                 EditContext("add-position", book=book, table=table),
-                f"new {book} position (SYMBOL SIDE SIZE [ENTRY] [LEVERAGE])",
+                f"new {book} position ({whatif.ADD_SYNTAX})",
                 f"{symbol} {side} ",
             )
 
@@ -643,7 +621,9 @@ class SymbiosisApp(App[int]):
         if table.id == "holdings-table":
             self.apply(lambda p: edits.delete_holding(p, key), f"{key} deleted (u undoes)")
         elif table.id in ("hedge-table", "alpha-table"):
-            self.apply(lambda p: edits.delete_position(p, key), f"{key} deleted (u undoes)")
+            self.apply(
+                lambda p: whatif.delete(p, self.market, key).portfolio, f"{key} deleted (u undoes)"
+            )
 
     def action_move_row(self) -> None:
         table = self._focused_table()
