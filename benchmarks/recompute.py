@@ -12,19 +12,20 @@ import numpy as np
 from benchmarks.generate import Book, edit_size, make_book
 from benchmarks.numpy_reference import arrays_of, compute_reference
 from benchmarks.stats import percentiles
-from core.engine import clear_cache, compute
+from core.engine import RiskEngine, compute
 
 
 def time_engine(book: Book, repeats: int, seed: int = 7) -> list[float]:
     """ms of compute() on a chain of single-size edits (as a user's keystrokes build them)."""
     rng = random.Random(seed)
     portfolio = book.portfolio
-    compute(portfolio, book.market, 0.0, book.settings)  # warm-up, as after the app starts
+    engine = RiskEngine()  # as the app owns one
+    engine.compute(portfolio, book.market, 0.0, book.settings)  # warm-up, as after start
     samples = []
     for _ in range(repeats):
         portfolio = edit_size(portfolio, rng.randrange(len(portfolio.positions)), 1.01)
         start = time.perf_counter()
-        compute(portfolio, book.market, 0.0, book.settings)
+        engine.compute(portfolio, book.market, 0.0, book.settings)
         samples.append((time.perf_counter() - start) * 1000.0)
     return samples
 
@@ -82,7 +83,6 @@ def run(sizes: list[int], repeats_for: dict[int, int]) -> dict[str, dict]:
         reference[str(n)] = percentiles(time_reference(book, max(repeats, 20)))
         ratio[str(n)] = engine[str(n)]["p50"] / reference[str(n)]["p50"]
         agreement[str(n)] = max_relative_difference(replace(book))
-    clear_cache()  # the engine would otherwise keep the largest book alive
     return {
         "recompute_ms": engine,
         "numpy_reference_ms": reference,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from core.identity_cache import IdentityCache
 from core.margin import annualized_basis_pct, funding_apr_pct
 from core.model import (
     DAY_MS,
@@ -27,7 +28,7 @@ from core.model import (
     base_asset,
     is_inverse_symbol,
 )
-from core.position_frames import PositionFrames, PositionTable, TierColumns
+from core.position_frames import MAX_MARKET_TABLES, PositionFrames, PositionTable, TierColumns
 from core.report import (
     Allocation,
     AssetRow,
@@ -38,6 +39,7 @@ from core.report import (
     Scenario,
     Totals,
 )
+from core.series import MINUS_ONE, NULL, ZERO, absolute, at_least, where
 
 
 class UnsupportedContractError(ValueError):
@@ -87,8 +89,6 @@ def _pct_of(part: float, whole: float) -> float | None:
     return share if math.isfinite(share) else None
 
 
-# Kept between calls: an edit or a tick rebuilds only what it changed.
-_FRAMES = PositionFrames()
 _DEFAULT_SETTINGS = Settings()
 
 
@@ -166,11 +166,13 @@ class _AssetLayout:
 
 
 def _asset_layout(
-    symbol_counts: dict[int, int], holdings: tuple[Holding, ...], settings: Settings
+    names: Sequence[str],
+    symbol_counts: dict[int, int],
+    holdings: tuple[Holding, ...],
+    settings: Settings,
 ) -> _AssetLayout:
     """Which assets get a row, in what order, with their betas (prices play no part)."""
     stables = set(settings.stablecoins)
-    names = _FRAMES.symbols.names
     position_assets = {i: base_asset(names[i]) for i in symbol_counts}
     assets = {h.asset for h in holdings if h.asset not in stables}
     assets |= {a for a in position_assets.values() if a not in stables}
@@ -223,19 +225,28 @@ class _PositionSlots:
         )
 
 
-def clear_cache() -> None:
-    """Forget the cached per-position frames (the next compute() builds afresh)."""
-    _FRAMES.clear()
+@dataclass(frozen=True)
+class _PositionInputs:
+    """The per-position frame (market data and tier floors on each row), with what it
+    was built from: the position table and the flat tier table."""
+
+    frame: pl.DataFrame
+    n_tiers: int
+    table: PositionTable
+    tiers: _TierLookup
 
 
 def _position_frame(
-    portfolio: Portfolio, market: MarketState, settings: Settings, warnings: list[str]
-) -> tuple[pl.DataFrame, int, PositionTable, _TierLookup]:
-    """Per-position frame (market data, tier floors), position table, and the flat tier
-    table."""
-    frame, n_tiers, tier_row, table, prices = _FRAMES.frame(
+    frames: PositionFrames,
+    portfolio: Portfolio,
+    market: MarketState,
+    settings: Settings,
+    warnings: list[str],
+) -> _PositionInputs:
+    gathered = frames.frame(
         portfolio.positions, market, settings, lambda asset: _beta(asset, settings).value
     )
+    table, prices = gathered.table, gathered.prices
     used = table.symbol_counts
     if any(i in used for i in prices.inverse) or any(i in used for i in prices.incomplete):
         # Rare: refusals and warnings name positions, in portfolio order.
@@ -258,35 +269,15 @@ def _position_frame(
             if (quote.mark if quote else None) is None:
                 source = "spot price" if spot_price is not None else "entry price"
                 warnings.append(f"no mark price for {p.symbol}: {p.id} valued at its {source}")
-    names = _FRAMES.symbols.names
+    names = frames.symbols.names
     for symbol in sorted(names[i] for i in prices.defaulted if i in used):
         warnings.append(
             f"no leverage tiers for {symbol}: default maintenance rate "
             f"{settings.default_mmr:.2%} used"
         )
-    return frame, n_tiers, table, _TierLookup(prices.tiers, tier_row)
-
-
-# Length-1 Series broadcast by zip_with. Only arithmetic, comparisons, zip_with,
-# filter and sum run as direct kernels on a Series; clip, abs, fill_null, is_in and
-# negation plan a query each (~50-250 us), which dominates a small book.
-_NULL = pl.Series("null", [None], dtype=pl.Float64)
-_ZERO = pl.Series("zero", [0.0])
-_MINUS_ONE = pl.Series("minus_one", [-1.0])
-
-
-def _where(mask: pl.Series, then: pl.Series, otherwise: pl.Series) -> pl.Series:
-    """then where mask holds, else otherwise (a null mask counts as false, as in when/then)."""
-    return then.zip_with(mask, otherwise)
-
-
-def _at_least(values: pl.Series, bound: pl.Series) -> pl.Series:
-    """clip(lower_bound=bound) that keeps nulls and NaN (bound is a length-1 Series)."""
-    return bound.zip_with(values < bound[0], values)
-
-
-def _abs(values: pl.Series) -> pl.Series:
-    return (0.0 - values).zip_with(values < 0.0, values)
+    return _PositionInputs(
+        gathered.frame, gathered.n_tiers, table, _TierLookup(prices.tiers, gathered.tier_row)
+    )
 
 
 @dataclass(frozen=True)
@@ -320,7 +311,7 @@ def _evaluate_positions(
     """
     size, mark, entry = frame["size"], frame["mark_price"], frame["entry_price"]
     sign, cross, wallet = frame["sign"], frame["cross"], frame["wallet"]
-    nulls = _NULL
+    nulls = NULL
     notional = size * mark
     delta = sign * notional
     # + 0.0 turns the -0.0 of an unmoved short into 0.0
@@ -331,13 +322,13 @@ def _evaluate_positions(
         spot_price.fill_null(0.0) if spot_price.null_count() else spot_price
     )
     mmr, cum = _tiers_reached(notional, frame, n_tiers, tiers)
-    maintenance = _at_least(notional * mmr - cum, _ZERO)
+    maintenance = at_least(notional * mmr - cum, ZERO)
     if shock:
         # A price cannot fall below zero: a move of beta x shock is capped at -100 %.
-        shocked_mark = mark * (1 + _at_least(shock * frame["beta"], _MINUS_ONE))
+        shocked_mark = mark * (1 + at_least(shock * frame["beta"], MINUS_ONE))
         shocked_notional = size * shocked_mark
         s_mmr, s_cum = _tiers_reached(shocked_notional, frame, n_tiers, tiers)
-        shocked_mm = _at_least(shocked_notional * s_mmr - s_cum, _ZERO)
+        shocked_mm = at_least(shocked_notional * s_mmr - s_cum, ZERO)
         shocked_upnl = (shocked_mark - entry) * size * sign
     else:
         # Betas are finite, so a zero shock moves no price: the same figures, not recomputed.
@@ -350,9 +341,9 @@ def _evaluate_positions(
     cross_wallet = collateral - (cross_mm - maintenance) + (cross_upnl - upnl)
     signed_size = sign * size
     denominator = size * mmr - signed_size
-    price = (_where(cross, cross_wallet, wallet) + cum - signed_size * entry) / denominator
+    price = (where(cross, cross_wallet, wallet) + cum - signed_size * entry) / denominator
     # Null where no positive price liquidates.
-    liquidation = _where((denominator != 0) & (price > 0), price, nulls)
+    liquidation = where((denominator != 0) & (price > 0), price, nulls)
 
     cross_breached = shocked_mm.filter(cross).sum() >= collateral + shocked_upnl.filter(cross).sum()
     isolated_breached = shocked_mm >= wallet + shocked_upnl
@@ -361,7 +352,7 @@ def _evaluate_positions(
     liquidated = (cross | isolated_breached) if cross_breached else (~cross & isolated_breached)
 
     minus_sign = 0 - sign
-    distance = _where(mark > 0, _abs(mark - liquidation) / mark, nulls) * 100.0
+    distance = where(mark > 0, absolute(mark - liquidation) / mark, nulls) * 100.0
     return frame.hstack(
         [
             notional.alias("notional_usd"),
@@ -381,7 +372,7 @@ def _evaluate_positions(
             liquidated.alias("liquidated"),
             (minus_sign * notional * frame["funding_rate"]).alias("funding_usd_per_period"),
             (minus_sign * frame["carry_rate_pct"]).alias("carry_apr_pct"),
-            _where(cross, initial, wallet).alias("margin_usd"),
+            where(cross, initial, wallet).alias("margin_usd"),
             mmr.alias("maintenance_margin_rate"),
             distance.alias("distance_to_liquidation_pct"),
         ]
@@ -454,20 +445,73 @@ def compute(
     shock_pct: float = 0.0,
     settings: Settings | None = None,
 ) -> Report:
-    """Every figure of the design for this portfolio, market and what-if shock."""
-    settings = settings or _DEFAULT_SETTINGS
-    shock = shock_pct / 100.0
+    """Every figure of the design for this portfolio, market and what-if shock.
 
+    Pure: a fresh engine each call. The app and the command line own a RiskEngine,
+    whose caches make the next call after an edit or a tick cheap.
+    """
+    return RiskEngine().compute(portfolio, market, shock_pct, settings)
+
+
+class RiskEngine:
+    """The risk engine and the caches it keeps between calls (bounded, typed).
+
+    An edit or a tick rebuilds only what it changed: position columns are patched
+    by row, market columns built once per market state, and the spot book, the
+    asset layout and the basis rows remembered for the same input objects.
+    """
+
+    def __init__(self) -> None:
+        self.frames = PositionFrames()
+        size = MAX_MARKET_TABLES
+        self._spot_books: IdentityCache[_SpotBook] = IdentityCache(size)
+        self._layouts: IdentityCache[_AssetLayout] = IdentityCache(size)
+        self._core_values: IdentityCache[np.ndarray] = IdentityCache(size)
+        self._slots: IdentityCache[_PositionSlots] = IdentityCache(size)
+        self._basis: IdentityCache[LazyRows[BasisRow]] = IdentityCache(size)
+
+    def clear(self) -> None:
+        """Forget every cached table (the next compute() builds afresh)."""
+        self.frames.clear()
+        for cache in (self._spot_books, self._layouts, self._core_values, self._slots):
+            cache.clear()
+        self._basis.clear()
+
+    def compute(
+        self,
+        portfolio: Portfolio,
+        market: MarketState,
+        shock_pct: float = 0.0,
+        settings: Settings | None = None,
+    ) -> Report:
+        """Every figure of the design for this portfolio, market and what-if shock."""
+        settings = settings or _DEFAULT_SETTINGS
+        if self.frames.needs_compaction():
+            # The symbol table only grows; past its bound, start again from this book.
+            self.clear()
+        return _compute(self, portfolio, market, shock_pct / 100.0, shock_pct, settings)
+
+
+def _compute(
+    engine: RiskEngine,
+    portfolio: Portfolio,
+    market: MarketState,
+    shock: float,
+    shock_pct: float,
+    settings: Settings,
+) -> Report:
     # Spot book (core holdings): plain Python, once per holdings, market and settings.
-    spot = _FRAMES.memo(
-        "holdings",
+    spot = engine._spot_books.get(
         (portfolio.holdings, market, settings),
         lambda: _spot_book(portfolio.holdings, market, settings),
     )
     warnings = list(spot.warnings)
 
-    frame, n_tiers, table, tiers = _position_frame(portfolio, market, settings, warnings)
-    frame = _evaluate_positions(frame, n_tiers, tiers, portfolio.collateral_usd, shock)
+    inputs = _position_frame(engine.frames, portfolio, market, settings, warnings)
+    table = inputs.table
+    frame = _evaluate_positions(
+        inputs.frame, inputs.n_tiers, inputs.tiers, portfolio.collateral_usd, shock
+    )
 
     spot_value = spot.spot_value
     core_value = spot.core_value
@@ -481,14 +525,14 @@ def compute(
     # Per-asset exposure: core spot, basis spot legs and futures deltas. The asset
     # list and betas only change with the book's assets, so they are
     # laid out once; per call the positions are summed by integer asset slot.
-    layout = _FRAMES.memo(
-        "assets",
+    names = engine.frames.symbols.names
+    layout = engine._layouts.get(
         (table.symbol_counts, portfolio.holdings, settings),
-        lambda: _asset_layout(table.symbol_counts, portfolio.holdings, settings),
+        lambda: _asset_layout(names, table.symbol_counts, portfolio.holdings, settings),
     )
-    core_usd = _FRAMES.memo("core_values", (layout, spot), lambda: _core_values(layout, spot))
-    slots = _FRAMES.memo(
-        "asset_slots", (table.symbol_index, layout), lambda: _PositionSlots.of(table, layout)
+    core_usd = engine._core_values.get((layout, spot), lambda: _core_values(layout, spot))
+    slots = engine._slots.get(
+        (table.symbol_index, layout), lambda: _PositionSlots.of(table, layout)
     )
     warnings.extend(layout.warnings)
     n_assets = len(layout.names)
@@ -591,7 +635,7 @@ def compute(
         else 0.0
     )
     if frame.height and shock:
-        legs_pnl = frame["spot_leg_usd"] * _at_least(frame["beta"] * shock, _MINUS_ONE)
+        legs_pnl = frame["spot_leg_usd"] * at_least(frame["beta"] * shock, MINUS_ONE)
         spot_pnl += float(legs_pnl.sum() or 0.0)
     shocked_upnl = _sum(frame, "shocked_upnl")
     futures_pnl = shocked_upnl - upnl
@@ -631,7 +675,7 @@ def compute(
         totals=totals,
         holdings_of=holding_rows,
         assets_of=asset_rows,
-        basis_rows=_FRAMES.memo("basis", (market, settings), lambda: _basis_rows(market, settings)),
+        basis_rows=engine._basis.get((market, settings), lambda: _basis_rows(market, settings)),
         allocation=allocation,
         scenario=scenario,
         warnings=tuple(dict.fromkeys(warnings)),

@@ -47,6 +47,9 @@ MAX_MARKET_TABLES = 3
 DIFF_SCAN = 32
 # Beyond this many changed rows a full rebuild is as cheap as patching.
 MAX_PATCHED_ROWS = 256
+# The symbol table is append-only (positions refer to it by index); once it holds
+# more than this many symbols beyond twice those in use, the caches start afresh.
+MIN_SYMBOL_LIMIT = 1024
 
 POSITION_COLUMNS: dict[str, Any] = {
     "id": pl.String,
@@ -188,19 +191,18 @@ class PositionFrames:
         self.symbols = _Symbols()
         self.tables: OrderedDict[int, PositionTable] = OrderedDict()
         self.markets: OrderedDict[tuple[int, int], MarketTable] = OrderedDict()
-        self.memos: dict[str, list[tuple[tuple, Any]]] = {}
 
-    def memo(self, name: str, keys: tuple, build: Callable[[], Any]) -> Any:
-        """build(), remembered per `name` for the same key objects (by identity)."""
-        entries = self.memos.setdefault(name, [])
-        for i, (cached_keys, value) in enumerate(entries):
-            if all(a is b for a, b in zip(cached_keys, keys, strict=True)):
-                entries.append(entries.pop(i))
-                return value
-        value = build()
-        entries.append((keys, value))
-        del entries[:-MAX_MARKET_TABLES]
-        return value
+    # Symbols beyond twice those in use that the table may hold before starting afresh.
+    symbol_limit = MIN_SYMBOL_LIMIT
+
+    def needs_compaction(self) -> bool:
+        """True when the symbol table holds far more symbols than the cached books use."""
+        if len(self.symbols.names) <= self.symbol_limit:
+            return False
+        in_use = set()
+        for table in self.tables.values():
+            in_use.update(table.symbol_counts)
+        return len(self.symbols.names) > 2 * len(in_use) + self.symbol_limit
 
     # -- position columns ------------------------------------------------------
 
@@ -328,9 +330,8 @@ class PositionFrames:
         market: MarketState,
         settings: Settings,
         beta: Callable[[str], float],
-    ) -> tuple[pl.DataFrame, int, pl.Series, PositionTable, MarketTable]:
-        """(per-position frame, tier count, first row of each position's
-        tiers in the flat tier table, position table, market table)."""
+    ) -> GatheredFrame:
+        """The per-position frame with market columns and tier floors gathered on."""
         table = self._table(positions)
         prices = self.market_table(market, settings, beta)
         used = table.symbol_counts
@@ -351,7 +352,18 @@ class PositionFrames:
                 .select(pl.coalesce("mark_price", "spot_price", "entry_price"))
                 .to_series()
             )
-        return table.frame.hstack(columns), n_tiers, tier_row, table, prices
+        return GatheredFrame(table.frame.hstack(columns), n_tiers, tier_row, table, prices)
+
+
+@dataclass(frozen=True)
+class GatheredFrame:
+    """What PositionFrames.frame() gives the engine."""
+
+    frame: pl.DataFrame
+    n_tiers: int  # tier floor columns t_min_1 .. t_min_{n_tiers-1} are on the frame
+    tier_row: pl.Series  # per position: where its contract's tiers start in the flat table
+    table: PositionTable
+    prices: MarketTable
 
 
 def _market_table(

@@ -10,7 +10,7 @@ from benchmarks.generate import make_book, moved_market
 from core import edits
 from core.config import load_portfolio
 from core.draft import Draft
-from core.engine import compute
+from core.engine import RiskEngine
 from core.report import LazyRows
 from tui.widgets.panes import ALPHA_COLUMNS, PositionSource
 
@@ -46,6 +46,7 @@ def test_lazy_rows_build_each_row_once_and_only_when_read() -> None:
 
 
 def test_holding_rows_are_known_unchanged_under_a_shock_and_changed_by_a_tick() -> None:
+    compute = RiskEngine().compute
     book = make_book(200, seed=9)
     now = compute(book.portfolio, book.market, 0.0, book.settings)
     shocked = compute(book.portfolio, book.market, -12.0, book.settings)
@@ -58,6 +59,7 @@ def test_holding_rows_are_known_unchanged_under_a_shock_and_changed_by_a_tick() 
 
 
 def test_a_position_pane_keeps_its_rows_under_a_shock_and_rebuilds_them_after_an_edit() -> None:
+    compute = RiskEngine().compute
     book = make_book(200, seed=9)
     now = compute(book.portfolio, book.market, 0.0, book.settings)
     shown = PositionSource(now, "alpha", ALPHA_COLUMNS, frozenset(), frozenset())

@@ -28,7 +28,7 @@ from core.config import (
     save_portfolio,
 )
 from core.draft import Draft
-from core.engine import UnsupportedContractError, compute
+from core.engine import RiskEngine, UnsupportedContractError
 from core.model import MarketState, Portfolio
 from core.report import Report
 from tui import format as fmt
@@ -161,6 +161,7 @@ class SymbiosisApp(App[int]):
         self.feed = feed
         self.notice = notice
         self.shock_pct = 0.0
+        self.engine = RiskEngine()
         self.report: Report | None = None
         self.saved_report: Report | None = None
         self.edit: EditContext | None = None
@@ -279,7 +280,9 @@ class SymbiosisApp(App[int]):
         if not market_changed:
             self._postpone_tick()
         try:
-            report = compute(self.draft.current, self.market, self.shock_pct, self.settings)
+            report = self.engine.compute(
+                self.draft.current, self.market, self.shock_pct, self.settings
+            )
         except UnsupportedContractError as exc:
             self.say(str(exc), "error")
             return
@@ -349,7 +352,9 @@ class SymbiosisApp(App[int]):
         """The saved book's report on the current market (computed once per market)."""
         if self.saved_report is None:
             try:
-                self.saved_report = compute(self.draft.saved, self.market, 0.0, self.settings)
+                self.saved_report = self.engine.compute(
+                    self.draft.saved, self.market, 0.0, self.settings
+                )
             except UnsupportedContractError:
                 return None
         return self.saved_report
