@@ -29,7 +29,17 @@ from core.model import (
     is_inverse_symbol,
 )
 from core.position_frames import MAX_MARKET_TABLES, PositionFrames, PositionTable, TierColumns
+from core.position_risk import Book as RiskBook
+from core.position_risk import (
+    Margins,
+    TierMatrix,
+    liquidation_prices,
+    margins_at,
+    ratio,
+    shock_to_liquidation,
+)
 from core.report import (
+    AccountRow,
     Allocation,
     AssetRow,
     BasisRow,
@@ -39,7 +49,7 @@ from core.report import (
     Scenario,
     Totals,
 )
-from core.series import MINUS_ONE, NULL, ZERO, absolute, at_least, where
+from core.series import MINUS_ONE, at_least
 
 
 class UnsupportedContractError(ValueError):
@@ -286,97 +296,179 @@ class _TierLookup:
     first_row: pl.Series  # per position: where its contract's tiers start in the table
 
 
-def _tiers_reached(
-    notional: pl.Series, frame: pl.DataFrame, n_tiers: int, tiers: _TierLookup
-) -> tuple[pl.Series, pl.Series]:
-    """(mmr, cum) of the highest tier whose floor the notional reaches.
-
-    Tier floors rise, so the tier is the count of floors above tier 0 that the
-    notional reaches; mmr and cum are then read from the flat tier table by row.
-    """
-    row = tiers.first_row
+def _tier_matrix(frame: pl.DataFrame, n_tiers: int, tiers: _TierLookup) -> TierMatrix:
+    """Each position's tiers as n x T arrays (floors from the frame, rates by row)."""
+    n = frame.height
+    rows = tiers.first_row.to_numpy().astype(np.intp)[:, None] + np.arange(n_tiers)[None, :]
+    mmr = tiers.table.mmr.to_numpy()[rows] if n else np.zeros((0, n_tiers))
+    cum = tiers.table.cum.to_numpy()[rows] if n else np.zeros((0, n_tiers))
+    floor = np.zeros((n, n_tiers))
     for k in range(1, n_tiers):
-        row = row + (notional >= frame[f"t_min_{k}"])
-    return tiers.table.mmr[row], tiers.table.cum[row]
+        floor[:, k] = frame.get_column(f"t_min_{k}").to_numpy()
+    cap = np.empty((n, n_tiers))
+    cap[:, :-1] = floor[:, 1:]
+    cap[:, -1] = np.inf
+    return TierMatrix(floor=floor, cap=cap, mmr=mmr, cum=cum)
+
+
+@dataclass(frozen=True)
+class _Accounts:
+    """The venues' cross accounts: the default venue first, then the others by name."""
+
+    names: tuple[str, ...]  # "" is the default venue
+    codes: np.ndarray  # per position
+    wallets: np.ndarray  # cross wallet per account
+
+
+def _accounts(frame: pl.DataFrame, portfolio: Portfolio, default_venue: str) -> _Accounts:
+    venues = frame.get_column("venue")
+    others = sorted(
+        ({v for v in venues.unique().to_list() if v} | set(portfolio.accounts)) - {default_venue}
+    )
+    names = ("", *others)
+    wallets = np.array(
+        [portfolio.collateral_usd, *(portfolio.accounts.get(v, 0.0) for v in others)],
+        dtype=np.float64,
+    )
+    if not others:
+        return _Accounts(names, np.zeros(frame.height, dtype=np.intp), wallets)
+    code = {v: i for i, v in enumerate(names)}
+    code[default_venue] = 0
+    codes = np.array([code[v] for v in venues.to_list()], dtype=np.intp)
+    return _Accounts(names, codes, wallets)
+
+
+@dataclass(frozen=True)
+class _Evaluated:
+    """Per-position figures (the frame) and what the totals and scenario need."""
+
+    frame: pl.DataFrame
+    now: Margins
+    shocked: Margins
+    liquidated: np.ndarray  # in the scenario
+    breached: np.ndarray  # accounts, in the scenario
+    liquidated_now: np.ndarray
+    breached_now: np.ndarray
+    shock_down: np.ndarray
+    shock_up: np.ndarray
+    book: RiskBook
+
+
+def _nullable(values: np.ndarray) -> pl.Series:
+    return pl.Series(values, dtype=pl.Float64, nan_to_null=True)
 
 
 def _evaluate_positions(
-    frame: pl.DataFrame, n_tiers: int, tiers: _TierLookup, collateral: float, shock: float
-) -> pl.DataFrame:
-    """Per-position figures now and under the shock (move = shock x beta).
+    frame: pl.DataFrame, n_tiers: int, tiers: _TierLookup, accounts: _Accounts, shock: float
+) -> _Evaluated:
+    """Per-position figures now and under the shock (move = shock x beta, capped at -100 %).
 
-    Eager Series arithmetic: the same kernels as expressions, without a query
-    plan per call (what dominates below ~10,000 rows). Each operation costs a
-    few microseconds whatever the size, so the count of operations is the cost.
+    numpy over the columns of the denormalised frame: margin balances and ratios per
+    isolated position and per venue's cross account, liquidation prices with the
+    tier at the liquidation price, the scenario's liquidations and the shock to
+    liquidation. The results go back onto the frame as columns.
     """
-    size, mark, entry = frame["size"], frame["mark_price"], frame["entry_price"]
-    sign, cross, wallet = frame["sign"], frame["cross"], frame["wallet"]
-    nulls = NULL
-    notional = size * mark
-    delta = sign * notional
-    # + 0.0 turns the -0.0 of an unmoved short into 0.0
-    upnl = (mark - entry) * size * sign + 0.0
-    initial = notional / frame["leverage"]
-    spot_price = frame["spot_price"]
-    spot_leg = frame["spot_qty"] * (
+    size = frame.get_column("size").to_numpy()
+    mark = frame.get_column("mark_price").to_numpy()
+    cross = frame.get_column("cross").to_numpy()
+    book = RiskBook(
+        size=size,
+        entry=frame.get_column("entry_price").to_numpy(),
+        mark=mark,
+        sign=frame.get_column("sign").to_numpy().astype(np.float64),
+        beta=frame.get_column("beta").to_numpy(),
+        cross=cross,
+        isolated_wallet=frame.get_column("wallet").to_numpy(),
+        account=accounts.codes,
+        account_wallet=accounts.wallets,
+        tiers=_tier_matrix(frame, n_tiers, tiers),
+    )
+    now = margins_at(book, mark)
+    # Betas are finite, so a zero shock moves no price: the same figures, not recomputed.
+    shocked = margins_at(book, book.shocked_marks(shock)) if shock else now
+    liquidated, breached = shocked.liquidated(book)
+    liquidated_now, breached_now = now.liquidated(book) if shock else (liquidated, breached)
+    liquidation = liquidation_prices(book, now)
+    to_liquidation = shock_to_liquidation(book, liquidation)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        distance = np.where(mark > 0, np.abs(mark - liquidation) / mark * 100.0, np.nan)
+        initial = now.notional / frame.get_column("leverage").to_numpy()
+        # An isolated position's leverage is what its wallet carries: notional at mark
+        # over its isolated margin (a cross one shows the leverage it was opened with).
+        effective = np.where(
+            cross, frame.get_column("leverage").to_numpy(), now.notional / book.isolated_wallet
+        )
+    spot_price = frame.get_column("spot_price")
+    spot_leg = frame.get_column("spot_qty") * (
         spot_price.fill_null(0.0) if spot_price.null_count() else spot_price
     )
-    mmr, cum = _tiers_reached(notional, frame, n_tiers, tiers)
-    maintenance = at_least(notional * mmr - cum, ZERO)
-    if shock:
-        # A price cannot fall below zero: a move of beta x shock is capped at -100 %.
-        shocked_mark = mark * (1 + at_least(shock * frame["beta"], MINUS_ONE))
-        shocked_notional = size * shocked_mark
-        s_mmr, s_cum = _tiers_reached(shocked_notional, frame, n_tiers, tiers)
-        shocked_mm = at_least(shocked_notional * s_mmr - s_cum, ZERO)
-        shocked_upnl = (shocked_mark - entry) * size * sign
-    else:
-        # Betas are finite, so a zero shock moves no price: the same figures, not recomputed.
-        shocked_mark, s_mmr, s_cum, shocked_mm, shocked_upnl = mark, mmr, cum, maintenance, upnl
-
-    # Binance one-way linear liquidation price. A cross position's wallet is the
-    # collateral less the other cross positions' maintenance, plus their uPnL.
-    cross_mm = maintenance.filter(cross).sum()
-    cross_upnl = upnl.filter(cross).sum()
-    cross_wallet = collateral - (cross_mm - maintenance) + (cross_upnl - upnl)
-    signed_size = sign * size
-    denominator = size * mmr - signed_size
-    price = (where(cross, cross_wallet, wallet) + cum - signed_size * entry) / denominator
-    # Null where no positive price liquidates.
-    liquidation = where((denominator != 0) & (price > 0), price, nulls)
-
-    cross_breached = shocked_mm.filter(cross).sum() >= collateral + shocked_upnl.filter(cross).sum()
-    isolated_breached = shocked_mm >= wallet + shocked_upnl
-    # Every cross position goes when the shared wallet is breached; an isolated one
-    # when its own margin is.
-    liquidated = (cross | isolated_breached) if cross_breached else (~cross & isolated_breached)
-
+    sign = frame.get_column("sign")
     minus_sign = 0 - sign
-    distance = where(mark > 0, absolute(mark - liquidation) / mark, nulls) * 100.0
-    return frame.hstack(
+    notional = pl.Series(now.notional)
+    evaluated = frame.hstack(
         [
             notional.alias("notional_usd"),
-            delta.alias("delta_usd"),
-            upnl.alias("unrealized_pnl_usd"),
-            initial.alias("initial_margin_usd"),
-            shocked_mark.alias("shocked_mark"),
+            (pl.Series(book.sign) * notional).alias("delta_usd"),
+            pl.Series(now.upnl).alias("unrealized_pnl_usd"),
+            pl.Series(initial).alias("initial_margin_usd"),
+            pl.Series(shocked.mark).alias("shocked_mark"),
             spot_leg.alias("spot_leg_usd"),
-            mmr.alias("mmr"),
-            cum.alias("cum"),
-            s_mmr.alias("shocked_mmr"),
-            s_cum.alias("shocked_cum"),
-            maintenance.alias("maintenance_margin_usd"),
-            shocked_mm.alias("shocked_mm"),
-            shocked_upnl.alias("shocked_upnl"),
-            liquidation.alias("liquidation_price"),
-            liquidated.alias("liquidated"),
-            (minus_sign * notional * frame["funding_rate"]).alias("funding_usd_per_period"),
-            (minus_sign * frame["carry_rate_pct"]).alias("carry_apr_pct"),
-            where(cross, initial, wallet).alias("margin_usd"),
-            mmr.alias("maintenance_margin_rate"),
-            distance.alias("distance_to_liquidation_pct"),
+            pl.Series(now.mmr).alias("mmr"),
+            pl.Series(now.cum).alias("cum"),
+            pl.Series(now.maintenance).alias("maintenance_margin_usd"),
+            pl.Series(shocked.maintenance).alias("shocked_mm"),
+            pl.Series(shocked.upnl).alias("shocked_upnl"),
+            _nullable(liquidation).alias("liquidation_price"),
+            pl.Series(liquidated).alias("liquidated"),
+            (minus_sign * notional * frame.get_column("funding_rate")).alias(
+                "funding_usd_per_period"
+            ),
+            (minus_sign * frame.get_column("carry_rate_pct")).alias("carry_apr_pct"),
+            pl.Series(np.where(cross, initial, book.isolated_wallet)).alias("margin_usd"),
+            pl.Series(now.mmr).alias("maintenance_margin_rate"),
+            _nullable(distance).alias("distance_to_liquidation_pct"),
+            _nullable(now.position_ratio(book)).alias("margin_ratio"),
+            _nullable(to_liquidation.nearest() * 100.0).alias("liquidation_shock_pct"),
+            pl.Series(shocked.mark).alias("shocked_mark_price"),
+            pl.Series(shocked.upnl).alias("shocked_unrealized_pnl_usd"),
+            _nullable(shocked.position_ratio(book)).alias("shocked_margin_ratio"),
+            frame.get_column("leverage").alias("set_leverage"),
         ]
     )
+    evaluated.replace_column(
+        evaluated.get_column_index("leverage"), _nullable(effective).alias("leverage")
+    )
+    return _Evaluated(
+        frame=evaluated,
+        now=now,
+        shocked=shocked,
+        liquidated=liquidated,
+        breached=breached,
+        liquidated_now=liquidated_now,
+        breached_now=breached_now,
+        shock_down=to_liquidation.down,
+        shock_up=to_liquidation.up,
+        book=book,
+    )
+
+
+def _worst_ratio(
+    book: RiskBook, margins: Margins, open_positions: np.ndarray, open_accounts: np.ndarray
+) -> float | None:
+    """The highest margin ratio over the isolated positions and cross accounts still open
+    (None when any is undefined; 0 with nothing open)."""
+    isolated = ~book.cross & open_positions
+    candidates = np.concatenate(
+        [
+            ratio(margins.maintenance, margins.isolated_balance)[isolated],
+            margins.account_ratio()[open_accounts & margins.account_has_cross],
+        ]
+    )
+    if candidates.size == 0:
+        return 0.0
+    if np.isnan(candidates).any():
+        return None
+    return float(candidates.max())
 
 
 def _basis_rows(market: MarketState, settings: Settings) -> LazyRows[BasisRow]:
@@ -469,6 +561,7 @@ class RiskEngine:
         self._core_values: IdentityCache[np.ndarray] = IdentityCache(size)
         self._slots: IdentityCache[_PositionSlots] = IdentityCache(size)
         self._basis: IdentityCache[LazyRows[BasisRow]] = IdentityCache(size)
+        self._accounts: IdentityCache[_Accounts] = IdentityCache(size)
 
     def clear(self) -> None:
         """Forget every cached table (the next compute() builds afresh)."""
@@ -476,6 +569,7 @@ class RiskEngine:
         for cache in (self._spot_books, self._layouts, self._core_values, self._slots):
             cache.clear()
         self._basis.clear()
+        self._accounts.clear()
 
     def compute(
         self,
@@ -509,9 +603,23 @@ def _compute(
 
     inputs = _position_frame(engine.frames, portfolio, market, settings, warnings)
     table = inputs.table
-    frame = _evaluate_positions(
-        inputs.frame, inputs.n_tiers, inputs.tiers, portfolio.collateral_usd, shock
+    accounts = engine._accounts.get(
+        (table.frame, portfolio.accounts, portfolio, market.exchange),
+        lambda: _accounts(inputs.frame, portfolio, market.exchange),
     )
+    evaluated = _evaluate_positions(inputs.frame, inputs.n_tiers, inputs.tiers, accounts, shock)
+    venue_names = tuple(v or market.exchange or "default" for v in accounts.names)
+    frame = evaluated.frame
+    if frame.height:
+        shown = (
+            pl.Series("venue", venue_names[:1], dtype=pl.String).new_from_index(0, frame.height)
+            if len(venue_names) == 1
+            else pl.Series(
+                "venue", np.array(venue_names, dtype=object)[accounts.codes], dtype=pl.String
+            )
+        )
+        frame.replace_column(frame.get_column_index("venue"), shown)
+    now, risk = evaluated.now, evaluated.book
 
     spot_value = spot.spot_value
     core_value = spot.core_value
@@ -519,8 +627,26 @@ def _compute(
     isolated_margin = _sum(frame, "wallet")
     upnl = _sum(frame, "unrealized_pnl_usd")
     maintenance = _sum(frame, "maintenance_margin_usd")
-    equity = spot_value + spot_legs + portfolio.collateral_usd + isolated_margin + upnl
-    margin_ratio = _ratio(maintenance, portfolio.collateral_usd + isolated_margin + upnl)
+    wallets = float(accounts.wallets.sum())
+    equity = spot_value + spot_legs + wallets + isolated_margin + upnl
+    every_position = np.ones(frame.height, dtype=bool)
+    every_account = np.ones(len(accounts.names), dtype=bool)
+    margin_ratio = _worst_ratio(risk, now, every_position, every_account)
+    account_ratios = now.account_ratio()
+    cross_ratio = None if np.isnan(account_ratios).any() else float(account_ratios.max(initial=0.0))
+    account_rows = tuple(
+        AccountRow(
+            venue=name,
+            collateral_usd=float(wallet),
+            cross_margin_ratio=None if np.isnan(r) else float(r),
+            health=_health(None if np.isnan(r) else float(r), settings),
+        )
+        for name, wallet, r in zip(venue_names, accounts.wallets, account_ratios, strict=True)
+    )
+    down = evaluated.shock_down[np.isfinite(evaluated.shock_down)]
+    up = evaluated.shock_up[np.isfinite(evaluated.shock_up)]
+    shock_down_pct = round(float(down.max()) * 100.0, 2) if down.size else None
+    shock_up_pct = round(float(up.min()) * 100.0, 2) if up.size else None
 
     # Per-asset exposure: core spot, basis spot legs and futures deltas. The asset
     # list and betas only change with the book's assets, so they are
@@ -637,12 +763,19 @@ def _compute(
     if frame.height and shock:
         legs_pnl = frame["spot_leg_usd"] * at_least(frame["beta"] * shock, MINUS_ONE)
         spot_pnl += float(legs_pnl.sum() or 0.0)
-    shocked_upnl = _sum(frame, "shocked_upnl")
-    futures_pnl = shocked_upnl - upnl
-    shocked_equity = equity + spot_pnl + futures_pnl
-    shocked_ratio = _ratio(
-        _sum(frame, "shocked_mm"), portfolio.collateral_usd + isolated_margin + shocked_upnl
+    # Futures: open positions move with the marks; a liquidated isolated position loses
+    # its whole margin balance at current prices, a breached cross account its wallet
+    # and the balance of all its positions; never more.
+    shocked = evaluated.shocked
+    gone, breached = evaluated.liquidated, evaluated.breached
+    isolated_gone = gone & ~risk.cross
+    futures_pnl = float(
+        np.where(gone, 0.0, shocked.upnl - now.upnl).sum()
+        - now.isolated_balance[isolated_gone].sum()
+        - now.account_balance[breached & now.account_has_cross].sum()
     )
+    shocked_equity = equity + spot_pnl + futures_pnl
+    shocked_ratio = _worst_ratio(risk, shocked, ~gone, ~breached)
     liquidated = tuple(frame["id"].filter(frame["liquidated"]).to_list()) if frame.height else ()
     scenario = Scenario(
         shock_pct=shock_pct,
@@ -661,6 +794,9 @@ def _compute(
         gross_exposure_usd=gross,
         margin_ratio=margin_ratio,
         health=_health(margin_ratio, settings),
+        cross_margin_ratio=cross_ratio,
+        liquidation_shock_down_pct=shock_down_pct,
+        liquidation_shock_up_pct=shock_up_pct,
         spot_value_usd=spot_value + spot_legs,
         collateral_usd=portfolio.collateral_usd,
         isolated_margin_usd=isolated_margin,
@@ -678,6 +814,7 @@ def _compute(
         basis_rows=engine._basis.get((market, settings), lambda: _basis_rows(market, settings)),
         allocation=allocation,
         scenario=scenario,
+        accounts=account_rows,
         warnings=tuple(dict.fromkeys(warnings)),
         clock_ms=market.clock_ms,
         feed_status=market.status,

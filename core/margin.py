@@ -6,6 +6,7 @@ reference the tests check against worked numbers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from core.model import Tier
@@ -70,6 +71,49 @@ def liquidation_price(
     if price <= 0:
         return None
     return price
+
+
+def liquidation_price_at_tier(
+    side_sign: int,
+    size: float,
+    entry_price: float,
+    wallet_balance: float,
+    tiers: Sequence[Tier],
+    other_maintenance: float = 0.0,
+    other_upnl: float = 0.0,
+) -> float | None:
+    """Binance's rule: the liquidation price computed with the tier that the notional
+    AT the liquidation price falls in. Each tier is tried in turn and the one whose
+    [floor, cap) holds size x LP is kept (unique, as MM is continuous at floors)."""
+    ordered = sorted(tiers, key=lambda t: t.min_notional)
+    for k, tier in enumerate(ordered):
+        price = liquidation_price(
+            side_sign, size, entry_price, wallet_balance, tier, other_maintenance, other_upnl
+        )
+        if price is None:
+            continue
+        floor = tier.min_notional if k else -math.inf
+        cap = ordered[k + 1].min_notional if k + 1 < len(ordered) else math.inf
+        notional = size * price
+        if floor * (1 - 1e-12) <= notional < cap * (1 + 1e-12):
+            return price
+    return None
+
+
+def margin_ratio(maintenance: float, balance: float) -> float | None:
+    """Maintenance margin / margin balance (liquidation at 1.0): 0 with nothing at risk,
+    None (undefined: danger) when the balance is <= 0 while MM > 0."""
+    if maintenance == 0:
+        return 0.0
+    if balance <= 0:
+        return None
+    value = maintenance / balance
+    return value if math.isfinite(value) else None
+
+
+def is_liquidated(balance: float, maintenance: float) -> bool:
+    """The exchange's test: balance <= MM while MM > 0, or a balance below zero."""
+    return (balance <= maintenance and maintenance > 0) or balance < 0
 
 
 def distance_to_liquidation(mark: float, liquidation: float | None) -> float | None:

@@ -66,6 +66,7 @@ POSITION_COLUMNS: dict[str, Any] = {
     "cross": pl.Boolean,
     "wallet": pl.Float64,
     "spot_qty": pl.Float64,
+    "venue": pl.String,
 }
 MARKET_COLUMNS: dict[str, Any] = {
     "spot_price": pl.Float64,
@@ -100,6 +101,7 @@ def position_row(p: Position) -> tuple:
         cross,
         0.0 if cross else p.isolated_margin(),
         p.spot_qty if p.kind == "basis" else 0.0,
+        p.venue,
     )
 
 

@@ -48,8 +48,11 @@ class Totals:
     net_exposure_pct: float | None
     beta_weighted_exposure_usd: float
     gross_exposure_usd: float
-    margin_ratio: float | None
+    margin_ratio: float | None  # the worst: cross accounts' and every isolated position's
     health: Health
+    cross_margin_ratio: float | None  # the worst venue's cross account
+    liquidation_shock_down_pct: float | None  # smallest BTC fall that liquidates anything
+    liquidation_shock_up_pct: float | None  # smallest BTC rise that liquidates anything
     spot_value_usd: float
     collateral_usd: float
     isolated_margin_usd: float
@@ -116,6 +119,23 @@ class PositionRow:
     spot_leg_usd: float
     stale: bool
     tier_source: str
+    venue: str
+    margin_ratio: float | None  # its own (isolated) or its account's (cross)
+    liquidation_shock_pct: float | None  # the signed BTC move nearest 0 that liquidates it
+    shocked_mark_price: float
+    shocked_unrealized_pnl_usd: float
+    shocked_margin_ratio: float | None
+    liquidated: bool  # in the scenario
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """One venue's futures account: its cross wallet and cross margin health."""
+
+    venue: str
+    collateral_usd: float
+    cross_margin_ratio: float | None
+    health: Health
 
 
 @dataclass(frozen=True)
@@ -167,6 +187,7 @@ class Report:
     basis_rows: LazyRows[BasisRow]
     allocation: Mapping[str, Allocation]
     scenario: Scenario
+    accounts: tuple[AccountRow, ...]
     warnings: tuple[str, ...]
     clock_ms: int
     feed_status: str
@@ -232,6 +253,7 @@ class Report:
                 for name, a in self.allocation.items()
             },
             "scenario": {**asdict(self.scenario), "liquidated": list(self.scenario.liquidated)},
+            "accounts": [asdict(a) for a in self.accounts],
             "warnings": list(self.warnings),
             "clock_ms": self.clock_ms,
             "feed_status": self.feed_status,

@@ -8,7 +8,7 @@ import pytest
 
 from core.margin import (
     distance_to_liquidation,
-    liquidation_price,
+    liquidation_price_at_tier,
     maintenance_margin,
     tier_for,
     with_maintenance_amounts,
@@ -79,9 +79,10 @@ def reference_figures(
 ) -> dict[str, dict[str, float | None]]:
     """Per-position figures from the scalar formulas of core.margin (the engine's reference).
 
-    Marks come from the market (every position must have one); the tier is the one the
-    notional at mark falls in; cross positions share the wallet with the others' maintenance
-    margin and uPnL, per Binance's one-way formula.
+    Marks come from the market (every position must have one); maintenance margin uses the
+    tier the notional at mark falls in, the liquidation price the tier at the liquidation
+    price; cross positions share the wallet with the others' maintenance margin and uPnL,
+    per Binance's one-way formula.
     """
     settings = settings or Settings()
     default = (Tier(0.0, math.inf, settings.default_mmr),)
@@ -101,20 +102,22 @@ def reference_figures(
         }
     for p in portfolio.positions:
         row = rows[p.id]
-        tier = Tier(0.0, math.inf, row["mmr"], None, row["cum"])
+        tiers = market.tiers.get(p.symbol) or default
         if p.margin_mode == "cross":
             others = [q for q in portfolio.positions if q.margin_mode == "cross" and q.id != p.id]
-            lp = liquidation_price(
+            lp = liquidation_price_at_tier(
                 p.sign,
                 p.size,
                 p.entry_price,
                 portfolio.collateral_usd,
-                tier,
+                tiers,
                 sum(rows[q.id]["mm"] for q in others),
                 sum(rows[q.id]["upnl"] for q in others),
             )
         else:
-            lp = liquidation_price(p.sign, p.size, p.entry_price, p.isolated_margin(), tier)
+            lp = liquidation_price_at_tier(
+                p.sign, p.size, p.entry_price, p.isolated_margin(), tiers
+            )
         row["liquidation_price"] = lp
         distance = distance_to_liquidation(row["mark"], lp)
         row["distance_pct"] = None if distance is None else distance * 100.0

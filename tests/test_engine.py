@@ -103,10 +103,14 @@ def test_cross_positions_use_the_other_cross_positions_but_not_the_isolated_ones
     )
     isolated = future("iso", PERP, "short", 3.0, 50_000.0, 2.0)
     report = compute(Portfolio(collateral_usd=20_000.0, positions=(*cross, isolated)), market)
-    # Same numbers as tests/test_margin.py's cross case (ETH at the default 0.5 % rate):
-    # LP_a = (20,000 - 155 - 1,000 + 50 - 60,000) / (0.005 - 1) = 41,311.56
-    # LP_b = (20,000 - 260 + 2,000 + 30,000) / (0.05 + 10) = 5,148.26
-    assert report.position("a").liquidation_price == pytest.approx(41_311.55778894472)
+    # As tests/test_margin.py's cross case (ETH at the default 0.5 % rate), but with the
+    # tier AT the liquidation price: a's notional there is ~41,300, in tier 1 (0.4 %, cum 0),
+    # not tier 2 where its 62,000 notional sits now:
+    # LP_a = (20,000 - 155 - 1,000 + 0 - 60,000) / (0.004 - 1) = -41,155 / -0.996 = 41,320.28
+    # (with tier 2 it would be (... + 50) / (0.005 - 1) = 41,311.56, whose notional is not
+    # in tier 2: Binance's rule rejects it.)
+    # LP_b = (20,000 - 260 + 2,000 + 30,000) / (0.05 + 10) = 5,148.26 (one tier)
+    assert report.position("a").liquidation_price == pytest.approx(41_320.28112449799)
     assert report.position("b").liquidation_price == pytest.approx(5_148.258706467662)
 
 
@@ -323,8 +327,10 @@ def test_margin_ratio_counts_isolated_margin_and_upnl_and_is_undefined_without_b
     market = make_market({"BTC": 59_700.0}, {PERP: 59_700.0})
     iso = future("i", PERP, "long", 1.0, 60_000.0, 10.0, margin_usd=700.0)
     t = compute(Portfolio(collateral_usd=100.0, positions=(iso,)), market).totals
-    # MM 59,700 x 0.5 % = 298.5; balance 100 + 700 - 300 = 500
-    assert t.margin_ratio == pytest.approx(298.5 / 500.0)
+    # MM 59,700 x 0.5 % = 298.5 on its own balance 700 - 300 = 400; the 100 in the cross
+    # wallet cannot save an isolated position.
+    assert t.margin_ratio == pytest.approx(298.5 / 400.0)
+    assert t.cross_margin_ratio == 0.0  # no cross position
     broke = future("i", PERP, "long", 1.0, 60_000.0, 10.0, margin_usd=300.0)
     t = compute(Portfolio(positions=(broke,)), market).totals
     assert t.margin_ratio is None  # balance 300 - 300 = 0
@@ -377,9 +383,9 @@ def test_shock_moves_each_asset_by_beta_and_lists_liquidations():
     assert s.equity == pytest.approx(report.totals.equity - 16_740.0)
     assert s.liquidated == ("lev",)
     assert report.liquidated_in_scenario == frozenset({"lev"})
-    # shocked MM: BTC 54,000 x 0.5 % - 50 = 220; ETH 2,640 x 0.5 % = 13.2
-    # balance: 5,000 + 6,000 - 6,000 + 360 = 5,360
-    assert s.margin_ratio == pytest.approx(233.2 / 5_360.0)
+    # "lev" is liquidated, so the ratio is over the open cross account only:
+    # shocked MM: ETH 2,640 x 0.5 % = 13.2; balance: 5,000 + 360 = 5,360
+    assert s.margin_ratio == pytest.approx(13.2 / 5_360.0)
     assert s.health == "ok"
     assert "no beta for SOL in config: assumed 1.0" in report.warnings
     assert compute(book, market, shock_pct=-9.0, settings=ETH_BETA).scenario.liquidated == ()

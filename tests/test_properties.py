@@ -74,7 +74,7 @@ def perp(asset: str) -> str:
     shock=shocks,
     cross=st.booleans(),
 )
-def test_a_book_whose_futures_exactly_offset_its_spot_has_zero_pnl_for_any_shock(
+def test_a_book_whose_futures_exactly_offset_its_spot_has_zero_pnl_until_a_hedge_is_liquidated(
     book: dict[str, tuple[float, float]], shock: float, cross: bool
 ):
     market = make_market(
@@ -100,7 +100,23 @@ def test_a_book_whose_futures_exactly_offset_its_spot_has_zero_pnl_for_any_shock
     )
     report = compute(portfolio, market, shock, BETAS)
     gross = sum(qty * price for qty, price in book.values())
-    assert report.scenario.pnl_usd == pytest.approx(0.0, abs=1e-9 * gross * (1 + abs(shock)))
+    # A liquidated hedge stops hedging: its asset's spot move is no longer offset, and the
+    # hedge loses its margin balance at current prices (its margin: opened at the mark),
+    # the cross wallet when the cross account goes. Nothing liquidated: zero P&L.
+    liquidated = set(report.scenario.liquidated)
+    unhedged = sum(
+        qty * price * max(shock / 100.0 * BETAS.betas.get(asset, 1.0), -1.0)
+        for asset, (qty, price) in book.items()
+        if f"h-{asset}" in liquidated
+    )
+    if cross:
+        lost = portfolio.collateral_usd if liquidated else 0.0
+    else:
+        lost = sum(
+            qty * price / 2.0 for asset, (qty, price) in book.items() if f"h-{asset}" in liquidated
+        )
+    expected = unhedged - lost
+    assert report.scenario.pnl_usd == pytest.approx(expected, abs=1e-9 * gross * (1 + abs(shock)))
     assert report.totals.net_exposure_usd == pytest.approx(0.0, abs=1e-9 * gross)
     for asset in book:
         assert report.asset(asset).hedge_ratio == pytest.approx(1.0)

@@ -92,9 +92,13 @@ def test_article_hundred_thousand_allocation_has_fifty_thousand_true_net_exposur
     assert t.gross_exposure_usd == pytest.approx(110_000.0)
     assert t.beta_weighted_exposure_usd == pytest.approx(60_000.0)
     assert report.asset("BTC").hedge_ratio == pytest.approx(1.0)
-    # MM: BTC 30,000 x 0.4 % = 120; ETH default 0.5 % x 20,000 = 100.
-    # Margin balance: cross wallet 30,000 + isolated 10,000 + uPnL 0 -> 220 / 40,000.
-    assert t.margin_ratio == pytest.approx(220.0 / 40_000.0)
+    # MM: BTC 30,000 x 0.4 % = 120 on the cross wallet of 30,000 (uPnL 0) -> 0.4 %;
+    # ETH default 0.5 % x 20,000 = 100 on its own isolated 10,000 -> 1 %. The worst
+    # is the account's ratio: 1 %, the ETH long's.
+    assert t.cross_margin_ratio == pytest.approx(120.0 / 30_000.0)
+    assert report.position("a-eth").margin_ratio == pytest.approx(100.0 / 10_000.0)
+    assert report.position("h-btc").margin_ratio == pytest.approx(120.0 / 30_000.0)
+    assert t.margin_ratio == pytest.approx(100.0 / 10_000.0)
     assert report.allocation["core"].pct == pytest.approx(60.0)
     assert report.allocation["hedge"].pct == pytest.approx(50.0)  # 30,000 / 60,000 core
     assert report.allocation["alpha"].pct == pytest.approx(10.0)

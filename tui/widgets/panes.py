@@ -282,7 +282,8 @@ _POSITION_CELLS: dict[str, Callable[[PositionSource, dict], Cell]] = {
     ),
     "entry": lambda source, r: Cell(fmt.price(r["entry_price"])),
     "mark": lambda source, r: Cell(fmt.price(r["mark_price"]), "stale" if r["stale"] else ""),
-    "lev": lambda source, r: Cell(f"{r['leverage']:g}x"),
+    # An isolated position shows its effective leverage (notional at mark / its margin).
+    "lev": lambda source, r: Cell(f"{r['leverage']:.3g}x" if r["leverage"] is not None else "—"),
     "mode": lambda source, r: Cell("iso" if r["margin_mode"] == "isolated" else "x"),
     "margin": lambda source, r: Cell(fmt.usd(r["margin_usd"])),
     "spot_qty": lambda source, r: Cell(fmt.qty(r["spot_qty"]) if r["kind"] == "basis" else "—"),

@@ -1,0 +1,311 @@
+"""Per-position margin maths over numpy arrays: tiers, margin ratios, liquidation
+prices, the scenario's liquidations and the shock to liquidation.
+
+The scalar references of every formula are in core.margin; the tests check that
+both agree. Accounts: each isolated position is its own; the cross positions of
+one venue share that venue's cross wallet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Shock search range (fractions): a move is capped at -100 %, and +1,000 % is far
+# beyond any market day; 0.01 percentage point is the precision reported.
+SHOCK_MIN, SHOCK_MAX = -1.0, 10.0
+SHOCK_STEP_PCT = 0.01
+# Bisection steps: 10 / 2**30 is far below the 0.0001 (0.01 pp) reported.
+BISECTION_STEPS = 30
+
+
+@dataclass(frozen=True)
+class TierMatrix:
+    """Each position's tiers as rows: floor, cap, mmr and maintenance amount (padded
+    tiers have floor +inf, so no notional reaches them)."""
+
+    floor: np.ndarray  # n x T
+    cap: np.ndarray  # n x T
+    mmr: np.ndarray  # n x T
+    cum: np.ndarray  # n x T
+
+    def index(self, notional: np.ndarray) -> np.ndarray:
+        """The tier of each notional: the count of floors above tier 0 that it reaches."""
+        if self.floor.shape[1] == 1:
+            return np.zeros(notional.shape, dtype=np.intp)
+        return (notional[:, None] >= self.floor[:, 1:]).sum(axis=1)
+
+    def maintenance(self, notional: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(mmr, cum, maintenance margin) at each notional, MM never below zero."""
+        rows = np.arange(notional.shape[0])
+        k = self.index(notional)
+        mmr, cum = self.mmr[rows, k], self.cum[rows, k]
+        return mmr, cum, np.maximum(notional * mmr - cum, 0.0)
+
+
+@dataclass(frozen=True)
+class Book:
+    """The per-position inputs of the margin maths (one entry per position)."""
+
+    size: np.ndarray
+    entry: np.ndarray
+    mark: np.ndarray
+    sign: np.ndarray  # +1 long, -1 short
+    beta: np.ndarray
+    cross: np.ndarray  # bool
+    isolated_wallet: np.ndarray  # 0 for cross positions
+    account: np.ndarray  # venue account code of each position
+    account_wallet: np.ndarray  # cross wallet per account code
+    tiers: TierMatrix
+
+    @property
+    def n_accounts(self) -> int:
+        return int(self.account_wallet.shape[0])
+
+    def shocked_marks(self, shock: float | np.ndarray) -> np.ndarray:
+        """Marks after BTC moves by `shock` (others by beta x shock, capped at -100 %)."""
+        return self.mark * (1.0 + np.maximum(shock * self.beta, -1.0))
+
+
+def account_sums(book: Book, values: np.ndarray) -> np.ndarray:
+    """Sum of `values` over the cross positions of each account."""
+    return np.bincount(book.account, np.where(book.cross, values, 0.0), book.n_accounts)
+
+
+def ratio(maintenance: np.ndarray, balance: np.ndarray) -> np.ndarray:
+    """MM / balance: 0 with nothing at risk, NaN (undefined, danger) when balance <= 0."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        result = np.where(balance > 0, maintenance / balance, np.nan)
+    result = np.where(maintenance == 0, 0.0, result)
+    return np.where(np.isfinite(result), result, np.nan)
+
+
+def breached(balance: np.ndarray, maintenance: np.ndarray) -> np.ndarray:
+    """The exchange's liquidation test: balance <= MM (MM > 0), or balance < 0."""
+    return ((balance <= maintenance) & (maintenance > 0)) | (balance < 0)
+
+
+@dataclass(frozen=True)
+class Margins:
+    """Margin figures of every position and account at one set of marks."""
+
+    mark: np.ndarray
+    notional: np.ndarray
+    upnl: np.ndarray
+    mmr: np.ndarray
+    cum: np.ndarray
+    maintenance: np.ndarray
+    account_balance: np.ndarray  # per account: cross wallet + uPnL of its cross positions
+    account_maintenance: np.ndarray
+    account_has_cross: np.ndarray  # per account
+    isolated_balance: np.ndarray  # per position (meaningful for isolated ones)
+
+    def position_ratio(self, book: Book) -> np.ndarray:
+        """Each position's margin ratio: its own when isolated, its account's when cross."""
+        accounts = self.account_ratio()
+        own = ratio(self.maintenance, self.isolated_balance)
+        return np.where(book.cross, accounts[book.account], own)
+
+    def account_ratio(self) -> np.ndarray:
+        """Cross margin ratio per account (0 with no cross position)."""
+        return np.where(
+            self.account_has_cross, ratio(self.account_maintenance, self.account_balance), 0.0
+        )
+
+    def liquidated(self, book: Book) -> tuple[np.ndarray, np.ndarray]:
+        """(positions liquidated, accounts breached) at these marks."""
+        accounts = self.account_has_cross & breached(self.account_balance, self.account_maintenance)
+        isolated = ~book.cross & breached(self.isolated_balance, self.maintenance)
+        return isolated | (book.cross & accounts[book.account]), accounts
+
+
+def margins_at(book: Book, mark: np.ndarray) -> Margins:
+    notional = book.size * mark
+    # + 0.0 turns the -0.0 of an unmoved short into 0.0
+    upnl = (mark - book.entry) * book.size * book.sign + 0.0
+    mmr, cum, maintenance = book.tiers.maintenance(notional)
+    counts = np.bincount(book.account, book.cross.astype(np.float64), book.n_accounts)
+    return Margins(
+        mark=mark,
+        notional=notional,
+        upnl=upnl,
+        mmr=mmr,
+        cum=cum,
+        maintenance=maintenance,
+        account_balance=book.account_wallet + account_sums(book, upnl),
+        account_maintenance=account_sums(book, maintenance),
+        account_has_cross=counts > 0,
+        isolated_balance=book.isolated_wallet + upnl,
+    )
+
+
+def liquidation_prices(book: Book, now: Margins) -> np.ndarray:
+    """Binance one-way linear liquidation price with the tier AT that price (NaN: none).
+
+    LP = (WB - TMM + UPNL + cum - side*size*entry) / (size*mmr - side*size), tried
+    with every tier; the tier whose [floor, cap) holds size x LP is kept (unique,
+    as MM is continuous at the floors). Cross: WB is the account's wallet, TMM and
+    UPNL the other cross positions' MM and uPnL at their current marks.
+    """
+    others_mm = now.account_maintenance[book.account] - now.maintenance
+    others_upnl = (now.account_balance - book.account_wallet)[book.account] - now.upnl
+    wallet = np.where(
+        book.cross,
+        book.account_wallet[book.account] - others_mm + others_upnl,
+        book.isolated_wallet,
+    )
+    size, signed = book.size[:, None], (book.sign * book.size)[:, None]
+    tiers = book.tiers
+    with np.errstate(divide="ignore", invalid="ignore"):
+        numerator = wallet[:, None] + tiers.cum - signed * book.entry[:, None]
+        price = numerator / (size * tiers.mmr - signed)
+        notional = size * price
+        # A relative tolerance at the floors: the price found from one tier's line
+        # lands on the next tier's floor up to rounding.
+        fits = (
+            (price > 0)
+            & np.isfinite(price)
+            & (notional >= tiers.floor * (1 - 1e-12))
+            & (notional < tiers.cap * (1 + 1e-12))
+        )
+    found = fits.any(axis=1)
+    first = np.argmax(fits, axis=1)
+    chosen = price[np.arange(price.shape[0]), first]
+    return np.where(found, chosen, np.nan)
+
+
+@dataclass(frozen=True)
+class ShockToLiquidation:
+    """The nearest shocks (fractions) that liquidate each position, each way (NaN: none)."""
+
+    down: np.ndarray
+    up: np.ndarray
+
+    def nearest(self) -> np.ndarray:
+        """Signed shock nearest to 0 (down on a tie), NaN when none."""
+        down_abs = np.where(np.isnan(self.down), np.inf, -self.down)
+        up_abs = np.where(np.isnan(self.up), np.inf, self.up)
+        return np.where(down_abs <= up_abs, self.down, self.up)
+
+
+def _round_away(shock: np.ndarray) -> np.ndarray:
+    """Shocks (fractions) rounded away from 0 to the 0.01 percentage point reported."""
+    steps = np.ceil(np.abs(shock) * 100.0 / SHOCK_STEP_PCT - 1e-9)
+    return np.sign(shock) * steps * SHOCK_STEP_PCT / 100.0
+
+
+def shock_to_liquidation(book: Book, liquidation_price: np.ndarray) -> ShockToLiquidation:
+    """Per position, the smallest fall and the smallest rise of BTC that liquidate it,
+    consistent with the scenario's own test (each is checked there, and stepped out
+    by 0.01 pp where rounding fell just short)."""
+    n = book.size.shape[0]
+    down = np.full(n, np.nan)
+    up = np.full(n, np.nan)
+    if n == 0:
+        return ShockToLiquidation(down, up)
+    # Isolated: the move that takes the mark to the liquidation price (a long falls
+    # to it, a short rises to it, both scaled by the asset's beta).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exact = (liquidation_price / book.mark - 1.0) / book.beta
+    isolated = ~book.cross & np.isfinite(exact)
+    now_margins = margins_at(book, book.mark)
+    liquidated_now, breached_now = now_margins.liquidated(book)
+    down = np.where(isolated & (exact <= 0), exact, down)
+    up = np.where(isolated & (exact > 0), exact, up)
+    down = np.where(~book.cross & liquidated_now, 0.0, down)
+    up = np.where(~book.cross & liquidated_now, 0.0, up)
+    down = np.where((down >= SHOCK_MIN) & (down <= 0), down, np.nan)
+    up = np.where((up >= 0) & (up <= SHOCK_MAX), up, np.nan)
+    down, up = _confirmed(book, _round_away(down), _round_away(up), ~book.cross)
+
+    # Cross: the account's balance less its MM, as a function of the shock, found
+    # on each side by bisection between the interval ends where it changes sign.
+    for account in np.flatnonzero(now_margins.account_has_cross):
+        members = book.cross & (book.account == account)
+        if breached_now[account]:
+            down[members], up[members] = 0.0, 0.0
+            continue
+        for side, target in ((-1, down), (1, up)):
+            shock = _account_threshold(book, int(account), side)
+            target[members] = shock
+    return ShockToLiquidation(down, up)
+
+
+def _confirmed(
+    book: Book, down: np.ndarray, up: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Step each isolated threshold out by 0.01 pp until the scenario liquidates there."""
+    for values, direction in ((down, -1.0), (up, 1.0)):
+        for _ in range(3):
+            check = rows & np.isfinite(values)
+            if not check.any():
+                break
+            margins = margins_at(book, book.shocked_marks(np.where(check, values, 0.0)))
+            gone, _ = margins.liquidated(book)
+            short = check & ~gone
+            if not short.any():
+                break
+            values[short] += direction * SHOCK_STEP_PCT / 100.0
+    return down, up
+
+
+def _member_book(book: Book, members: np.ndarray) -> Book:
+    """The cross positions of one account as a book of their own (one account)."""
+    pick = np.flatnonzero(members)
+    tiers = book.tiers
+    return Book(
+        size=book.size[pick],
+        entry=book.entry[pick],
+        mark=book.mark[pick],
+        sign=book.sign[pick],
+        beta=book.beta[pick],
+        cross=np.ones(pick.shape[0], dtype=bool),
+        isolated_wallet=np.zeros(pick.shape[0]),
+        account=np.zeros(pick.shape[0], dtype=np.intp),
+        account_wallet=book.account_wallet[book.account[pick][:1]],
+        tiers=TierMatrix(tiers.floor[pick], tiers.cap[pick], tiers.mmr[pick], tiers.cum[pick]),
+    )
+
+
+def _account_threshold(book: Book, account: int, side: int) -> float:
+    """The shock nearest 0 on one side that breaches a cross account, or NaN.
+
+    Between the points where some position's move is capped at -100 %, the
+    account's balance less its MM is concave in the shock (uPnL is linear in it,
+    tiered MM convex), so where it is above zero at both ends of such an interval
+    it is above zero throughout, and where it changes sign there is one crossing.
+    """
+    members = book.cross & (book.account == account)
+    sub = _member_book(book, members)
+    far = SHOCK_MIN if side < 0 else SHOCK_MAX
+    ends = [0.0]
+    if side < 0:
+        caps = -1.0 / sub.beta[sub.beta > 1.0]
+        ends += sorted({float(c) for c in caps if far < c < 0}, reverse=True)
+    else:
+        caps = -1.0 / sub.beta[sub.beta < 0.0]
+        ends += sorted({float(c) for c in caps if 0 < c < far})
+    ends.append(far)
+    for near_end, far_end in zip(ends, ends[1:], strict=False):
+        if not _sub_breached(sub, far_end):
+            continue
+        good, bad = near_end, far_end
+        for _ in range(BISECTION_STEPS):
+            middle = (good + bad) / 2.0
+            if _sub_breached(sub, middle):
+                bad = middle
+            else:
+                good = middle
+        shock = float(_round_away(np.array([bad]))[0])
+        for _ in range(3):
+            if _sub_breached(sub, shock):
+                break
+            shock += side * SHOCK_STEP_PCT / 100.0
+        return shock if SHOCK_MIN <= shock <= SHOCK_MAX else float("nan")
+    return float("nan")
+
+
+def _sub_breached(sub: Book, shock: float) -> bool:
+    margins = margins_at(sub, sub.shocked_marks(shock))
+    return bool(breached(margins.account_balance, margins.account_maintenance)[0])
