@@ -78,6 +78,17 @@ def parse_number(text: str, name: str, old: float | None, rule: NumberRule) -> f
     return value
 
 
+MAX_NOTE = 500
+
+
+def clean_note(text: str) -> str:
+    """A row's note: free text kept as typed, without control characters, bounded."""
+    note = "".join(c for c in text if c == "\n" or c >= " " and c != "\x7f").strip()
+    if len(note) > MAX_NOTE:
+        raise EditError(f"note: at most {MAX_NOTE} characters (got {len(note)})")
+    return note
+
+
 def edit_position(portfolio: Portfolio, position_id: str, field: str, text: str) -> Portfolio:
     """Set one field of a position from typed text."""
     position = portfolio.position(position_id)
@@ -86,6 +97,8 @@ def edit_position(portfolio: Portfolio, position_id: str, field: str, text: str)
             raise EditError("spot_qty: only basis trades have a spot leg")
         value = parse_number(text, field, getattr(position, field), POSITION_NUMBERS[field])
         return portfolio.replace_position(position_id, replace(position, **{field: value}))
+    if field == "note":
+        return portfolio.replace_position(position_id, replace(position, note=clean_note(text)))
     if field == "symbol":
         symbol = text.strip()
         problem = check_futures_symbol(symbol)
@@ -123,6 +136,9 @@ def edit_holding(portfolio: Portfolio, asset: str, field: str, text: str) -> Por
     holdings = list(portfolio.holdings)
     for i, holding in enumerate(holdings):
         if holding.asset == asset:
+            if field == "note":
+                holdings[i] = replace(holding, note=clean_note(text))
+                return replace(portfolio, holdings=tuple(holdings))
             if field not in HOLDING_NUMBERS:
                 raise EditError(f"{field}: not editable")
             value = parse_number(text, field, getattr(holding, field), HOLDING_NUMBERS[field])

@@ -85,7 +85,9 @@ async def test_undo_and_redo_walk_the_draft_history(workspace):
         assert app.draft.current.position("h-btc").size == 0.5
         await pilot.press("ctrl+r")
         assert app.draft.current.position("h-btc").size == 0.3
-        assert app.draft.edited_keys()[1] == 1
+        # Two changes: the hedge, and the cross wallet that the closed part's uPnL went to.
+        assert app.draft.edited_keys()[1] == 2
+        assert app.draft.current.collateral_usd != app.draft.saved.collateral_usd
 
 
 async def test_save_then_reload_round_trips_the_draft(workspace):

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core import whatif
 from core.config import AppConfig, ConfigError, LoadedPortfolio, load_config, load_portfolio
+from core.edits import EditError
 from core.engine import UnsupportedContractError, compute
 from core.feeds.replay_file import ReplayError, load_replay_end
-from core.model import MarketState
+from core.model import MarketState, Portfolio
 from core.report import Report
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -222,17 +224,45 @@ def print_report_table(report: Report, console: Any = None) -> None:
         console.print(f"[yellow]data:[/] {report.note}")
 
 
+def apply_whatif(
+    portfolio: Portfolio, market: MarketState, steps: Sequence[tuple[str, str]]
+) -> tuple[Portfolio, list[dict[str, str]]]:
+    """--edit / --add / --delete in the order given, with the app's rules (never saved)."""
+    done: list[dict[str, str]] = []
+    for flag, text in steps:
+        try:
+            if flag == "edit":
+                outcome = whatif.edit(portfolio, market, *whatif.split_edit(text))
+                shown = text.strip()
+            elif flag == "add":
+                book, rest = whatif.split_add(text)
+                outcome = whatif.add(portfolio, market, book, rest)
+                shown = f"add {text.strip()}"
+            else:
+                outcome = whatif.delete(portfolio, market, text.strip())
+                shown = f"delete {text.strip()}"
+        except EditError as exc:
+            raise UsageError(f"--{flag} {text!r}: {exc}; no report") from exc
+        portfolio = outcome.portfolio
+        done.append({"edit": shown, "effect": outcome.effect})
+    return portfolio, done
+
+
 def run_report(args: argparse.Namespace) -> int:
     session = open_session(args.config, args.portfolio, args.replay)
     market, notice = market_for_report(session, replay_given=bool(args.replay))
     if notice:
         print(notice, file=sys.stderr)
+    portfolio, done = apply_whatif(session.loaded.portfolio, market, args.whatif or ())
     try:
-        report = compute(session.loaded.portfolio, market, args.shock, session.config.settings)
+        report = compute(portfolio, market, args.shock, session.config.settings)
     except UnsupportedContractError as exc:
         raise UsageError(str(exc)) from exc
     if args.json:
-        json.dump(report.to_json(), sys.stdout, indent=2)
+        doc = report.to_json()
+        if args.whatif:
+            doc["whatif"] = done
+        json.dump(doc, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         print_report_table(report)
@@ -290,6 +320,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="what-if move of BTC in percent (others by beta)",
     )
     report.add_argument("--json", action="store_true", help="JSON for scripts")
+    for flag, metavar, text in (
+        ("--edit", '"TARGET FIELD VALUE"', "what-if edit, e.g. 'h-btc size +20%%'"),
+        ("--add", '"BOOK SYMBOL SIDE SIZE [ENTRY] [LEVERAGE] [MODE]"', "what-if position"),
+        ("--delete", "ID", "what-if close of a position"),
+    ):
+        report.add_argument(
+            flag,
+            dest="whatif",
+            action=_InOrder,
+            metavar=metavar,
+            help=text + " (repeatable; applied in the order given, never saved)",
+        )
     record = sub.add_parser("record", help="record the live feed to a replay file")
     record.add_argument("--config", dest="config", default=argparse.SUPPRESS)
     record.add_argument("--out", required=True, metavar="FILE")
@@ -297,14 +339,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _InOrder(argparse.Action):
+    """Collects --edit / --add / --delete into one list, in the order given."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        steps = list(getattr(namespace, self.dest, None) or [])
+        steps.append(((option_string or "--edit").lstrip("-"), str(values)))
+        setattr(namespace, self.dest, steps)
+
+
 def _attach_shock_values(argv: Sequence[str]) -> list[str]:
     """'--shock -10%' -> '--shock=-10%': argparse takes '-10%' for an option otherwise."""
     args = list(argv)
-    for i in range(len(args) - 1):
-        if args[i] == "--shock" and args[i + 1].startswith("-"):
-            args[i : i + 2] = [f"--shock={args[i + 1]}"]
-            break
+    i = 0
+    while i < len(args) - 1:
+        if args[i] in _VALUE_FLAGS and args[i + 1].startswith("-"):
+            args[i : i + 2] = [f"{args[i]}={args[i + 1]}"]
+        i += 1
     return args
+
+
+# Flags whose value may start with '-' ('--shock -10%', '--edit "-x ..."').
+_VALUE_FLAGS = ("--shock", "--edit", "--add", "--delete")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
