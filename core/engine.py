@@ -27,6 +27,7 @@ from core.model import (
     Settings,
     base_asset,
     is_inverse_symbol,
+    split_venue,
 )
 from core.position_frames import MAX_MARKET_TABLES, PositionFrames, PositionTable, TierColumns
 from core.position_risk import Book as RiskBook
@@ -119,7 +120,7 @@ def _spot_book(holdings: tuple[Holding, ...], market: MarketState, settings: Set
     warnings: list[str] = []
     valued: list[tuple[Holding, float | None, bool, bool]] = []
     for h in holdings:
-        quote = market.spot.get(h.asset)
+        quote = market.spot_quote(h.asset, h.venue)
         price = quote.price if quote else None
         stable = h.asset in stables
         stale = False
@@ -137,7 +138,7 @@ def _spot_book(holdings: tuple[Holding, ...], market: MarketState, settings: Set
     for h, price, stable, stale in valued:
         value = h.qty * (price or 0.0)
         beta = _beta(h.asset, settings)
-        quote = market.spot.get(h.asset)
+        quote = market.spot_quote(h.asset, h.venue)
         rows.append(
             (
                 h.asset,
@@ -261,7 +262,7 @@ def _position_frame(
     if any(i in used for i in prices.inverse) or any(i in used for i in prices.incomplete):
         # Rare: refusals and warnings name positions, in portfolio order.
         for p in portfolio.positions:
-            quote = market.contracts.get(p.symbol)
+            quote = market.contracts.get(market.contract_key(p.symbol, p.venue))
             # Without a quote the symbol is the only clue; an inverse contract priced as
             # linear would be silently wrong, so both paths refuse it.
             if (quote is not None and not quote.linear) or (
@@ -271,7 +272,8 @@ def _position_frame(
                     f"position {p.id}: {p.symbol} is an inverse (coin-settled) contract; "
                     "only linear USDT/USDC-settled contracts are supported"
                 )
-            spot_price = market.spot_price(p.base)
+            spot_quote = market.spot_quote(p.base, p.venue)
+            spot_price = spot_quote.price if spot_quote else None
             if p.kind == "basis" and spot_price is None:
                 warnings.append(
                     f"no spot price for {p.base}: the spot leg of {p.id} is valued at 0"
@@ -475,14 +477,23 @@ def _basis_rows(market: MarketState, settings: Settings) -> LazyRows[BasisRow]:
     """The basis ticker's rows in display order; each row is built when first read
     (a tick moves every quote, and the pane shows a screenful of them)."""
     ordered = sorted(
-        market.contracts.values(),
-        key=lambda q: (q.base, q.kind != "swap", q.expiry_ms or 0, q.symbol),
+        ((split_venue(key)[1], q) for key, q in market.contracts.items()),
+        key=lambda vq: (
+            vq[1].base,
+            vq[1].kind != "swap",
+            vq[1].expiry_ms or 0,
+            vq[1].symbol,
+            vq[0],
+        ),
     )
-    return LazyRows(len(ordered), lambda i: _basis_row(ordered[i], market, settings))
+    return LazyRows(len(ordered), lambda i: _basis_row(*ordered[i], market, settings))
 
 
-def _basis_row(quote: ContractQuote, market: MarketState, settings: Settings) -> BasisRow:
-    spot_quote = market.spot.get(quote.base)
+def _basis_row(
+    venue: str, quote: ContractQuote, market: MarketState, settings: Settings
+) -> BasisRow:
+    # The spot price of the same venue where it quotes one.
+    spot_quote = market.spot_quote(quote.base, venue)
     spot = spot_quote.price if spot_quote else None
     futures = quote.mark
     basis = basis_pct = annualized = days = None
@@ -514,6 +525,7 @@ def _basis_row(quote: ContractQuote, market: MarketState, settings: Settings) ->
         funding_apr_pct=funding_apr,
         next_funding_ms=quote.next_funding_ms if quote.kind == "swap" else None,
         stale=stale,
+        venue=venue or market.exchange,
     )
 
 

@@ -107,14 +107,30 @@ def base_asset(symbol: str) -> str:
     return symbol.split("/", 1)[0]
 
 
+# Quotes of the venues other than the default one are kept under "<symbol>@<venue>"
+# (contracts, tiers) and "<asset>@<venue>" (spot): one flat MarketState for the book.
+VENUE_SEPARATOR = "@"
+
+
+def venue_key(name: str, venue: str) -> str:
+    """The key of a symbol or an asset on a venue ('' is the default venue)."""
+    return f"{name}{VENUE_SEPARATOR}{venue}" if venue else name
+
+
+def split_venue(key: str) -> tuple[str, str]:
+    """'BTC/USDT:USDT@bybit' -> ('BTC/USDT:USDT', 'bybit'); no venue -> (key, '')."""
+    name, _, venue = key.partition(VENUE_SEPARATOR)
+    return name, venue
+
+
 def is_dated_symbol(symbol: str) -> bool:
     """'BTC/USDT:USDT-251226' has an expiry; 'BTC/USDT:USDT' is a perpetual."""
-    return "-" in symbol.split(":")[-1]
+    return "-" in split_venue(symbol)[0].split(":")[-1]
 
 
 def is_inverse_symbol(symbol: str) -> bool:
     """'BTC/USD:BTC' settles in its base asset: a coin-settled (inverse) contract."""
-    base, _, rest = symbol.partition("/")
+    base, _, rest = split_venue(symbol)[0].partition("/")
     return rest.partition(":")[2].split("-", 1)[0] == base
 
 
@@ -179,6 +195,26 @@ class MarketState:
     def mark(self, symbol: str) -> float | None:
         quote = self.contracts.get(symbol)
         return quote.mark if quote else None
+
+    def venue_of(self, venue: str) -> str:
+        """'' for the default venue (this state's exchange), else the venue's name."""
+        return "" if not venue or venue == self.exchange else venue
+
+    def contract_key(self, symbol: str, venue: str) -> str:
+        """Where a position's contract is quoted: its own venue's contract."""
+        return venue_key(symbol, self.venue_of(venue))
+
+    def spot_quote(self, asset: str, venue: str = "") -> SpotQuote | None:
+        """An asset's spot quote: its venue's ticker, else the default venue's, else the
+        first other venue that quotes it."""
+        own = self.venue_of(venue)
+        quote = self.spot.get(venue_key(asset, own)) if own else None
+        if quote is None or quote.price is None:
+            quote = self.spot.get(asset) or quote
+        if quote is None and self.spot:
+            prefix = asset + VENUE_SEPARATOR
+            quote = next((q for k, q in sorted(self.spot.items()) if k.startswith(prefix)), None)
+        return quote
 
     def is_stale(self, ts_ms: int) -> bool:
         """A quote is stale when the feed is not fresh or the quote is too old."""

@@ -36,6 +36,8 @@ from core.model import (
     base_asset,
     is_dated_symbol,
     is_inverse_symbol,
+    split_venue,
+    venue_key,
 )
 
 # How many positions tuples and markets to keep: the draft, the saved book and
@@ -196,6 +198,12 @@ class PositionFrames:
 
     # Symbols beyond twice those in use that the table may hold before starting afresh.
     symbol_limit = MIN_SYMBOL_LIMIT
+    # The default venue: its positions' contracts are keyed by symbol alone.
+    default_venue = ""
+
+    def key_of(self, p: Position) -> str:
+        """A position's contract in the symbol table: its symbol on its own venue."""
+        return venue_key(p.symbol, "" if p.venue == self.default_venue else p.venue)
 
     def needs_compaction(self) -> bool:
         """True when the symbol table holds far more symbols than the cached books use."""
@@ -211,7 +219,7 @@ class PositionFrames:
     def _build(self, positions: tuple[Position, ...]) -> PositionTable:
         rows = [position_row(p) for p in positions]
         columns = list(zip(*rows, strict=True)) if rows else [()] * len(POSITION_COLUMNS)
-        indices = [self.symbols.of(p.symbol) for p in positions]
+        indices = [self.symbols.of(self.key_of(p)) for p in positions]
         counts: dict[int, int] = {}
         for i in indices:
             counts[i] = counts.get(i, 0) + 1
@@ -254,8 +262,8 @@ class PositionFrames:
             )
         rows = [position_row(positions[i]) for i in changed]
         old_rows = [position_row(base.positions[i]) for i in changed]
-        new_indices = [self.symbols.of(positions[i].symbol) for i in changed]
-        old_indices = [self.symbols.index[base.positions[i].symbol] for i in changed]
+        new_indices = [self.symbols.of(self.key_of(positions[i])) for i in changed]
+        old_indices = [self.symbols.index[self.key_of(base.positions[i])] for i in changed]
         at = pl.Series(changed, dtype=pl.UInt32)
         if new_indices == old_indices:
             # Same contracts: the symbol index and counts (and what is cached on them) stay.
@@ -334,6 +342,10 @@ class PositionFrames:
         beta: Callable[[str], float],
     ) -> GatheredFrame:
         """The per-position frame with market columns and tier floors gathered on."""
+        if market.exchange != self.default_venue:
+            # Keys depend on which venue is the default one: start afresh for another.
+            self.clear()
+            self.default_venue = market.exchange
         table = self._table(positions)
         prices = self.market_table(market, settings, beta)
         used = table.symbol_counts
@@ -385,7 +397,9 @@ def _market_table(
     for i, symbol in enumerate(symbols):
         quote = contracts.get(symbol)
         asset = base_asset(symbol)
-        spot_price = market.spot_price(asset)
+        quote_venue = split_venue(symbol)[1]
+        spot_quote = market.spot_quote(asset, quote_venue)
+        spot_price = spot_quote.price if spot_quote else None
         beta_value = betas.get(asset)
         if beta_value is None:
             beta_value = betas[asset] = beta(asset)

@@ -153,6 +153,7 @@ class BasisRow:
     funding_apr_pct: float | None
     next_funding_ms: int | None
     stale: bool
+    venue: str = ""
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,9 @@ def _signed(value: float) -> str:
 def mark_of(market: MarketState, position: Position) -> float:
     """The price an edit books at: the mark, else the spot price, else the entry (as the
     engine values a position without a mark)."""
-    return market.mark(position.symbol) or market.spot_price(position.base) or position.entry_price
+    key = market.contract_key(position.symbol, position.venue)
+    spot = market.spot_quote(position.base, position.venue)
+    return market.mark(key) or (spot.price if spot else None) or position.entry_price
 
 
 def upnl_of(market: MarketState, position: Position) -> float:
@@ -68,7 +70,7 @@ def upnl_of(market: MarketState, position: Position) -> float:
 
 def wallet_key(market: MarketState, venue: str) -> str:
     """'' for the default venue's cross wallet ([account]), else the venue's name."""
-    return "" if not venue or venue == market.exchange else venue
+    return market.venue_of(venue)
 
 
 def wallet(portfolio: Portfolio, key: str) -> float:
@@ -112,8 +114,8 @@ def _guard(before: Portfolio, after: Portfolio, market: MarketState, key: str) -
         )
 
 
-def _max_leverage(market: MarketState, symbol: str, notional: float) -> float | None:
-    tiers = market.tiers.get(symbol)
+def _max_leverage(market: MarketState, key: str, notional: float) -> float | None:
+    tiers = market.tiers.get(key)
     if not tiers:
         return None
     return tier_for(sorted(tiers, key=lambda t: t.min_notional), notional).max_leverage
@@ -121,7 +123,7 @@ def _max_leverage(market: MarketState, symbol: str, notional: float) -> float | 
 
 def _check_leverage(market: MarketState, position: Position, what: str) -> None:
     notional = position.size * mark_of(market, position)
-    highest = _max_leverage(market, position.symbol, notional)
+    highest = _max_leverage(market, market.contract_key(position.symbol, position.venue), notional)
     if highest is not None and position.leverage > highest + 1e-12:
         raise EditError(
             f"{what}: {position.leverage:g}x is above the {highest:g}x maximum of "
@@ -331,7 +333,8 @@ def add(portfolio: Portfolio, market: MarketState, book: str, text: str) -> Outc
     if side not in SIDES:
         raise EditError(f"side must be long or short (got {parts[1]!r})")
     size = parse_number(parts[2], "size", None, NumberRule(positive=True)) or 0.0
-    mark = market.mark(symbol) or market.spot_price(base_asset(symbol))
+    spot = market.spot_quote(base_asset(symbol))
+    mark = market.mark(symbol) or (spot.price if spot else None)
     if len(parts) > 3 and parts[3].lower() != "mark":
         entry = parse_number(parts[3], "entry", None, NumberRule(positive=True)) or 0.0
     elif mark:

@@ -291,3 +291,36 @@ def test_the_isolated_liquidation_price_is_where_margin_balance_meets_tiered_mm(
         balance = p.isolated_margin() + (lp - p.entry_price) * p.size * p.sign
         mm = maintenance_margin(p.size * lp, tier_for(FAQ_TIERS, p.size * lp))
         assert balance == pytest.approx(mm, rel=1e-6, abs=1e-6 * p.size * lp)
+
+
+def test_each_position_is_marked_on_its_own_venue_and_each_holding_on_its_venue():
+    # binance quotes BTC spot 60,000 and the perp at 60,100; bybit quotes spot 60,300 and
+    # its perp at 60,500. A bybit long of 1 BTC at 60,000 shows uPnL +500 (bybit's mark),
+    # the binance one +100. The BTC held on bybit is valued at bybit's spot (60,300); SOL,
+    # held on the default venue that does not quote it, at the first venue that does.
+    binance = make_market({"BTC": 60_000.0}, {PERP: 60_100.0})
+    bybit = make_quotes({"BTC": 60_300.0, "SOL": 150.0}, {PERP: 60_500.0})
+    market = replace(
+        binance,
+        spot=frozen_map({**binance.spot, **{f"{a}@bybit": q for a, q in bybit.spot.items()}}),
+        contracts=frozen_map(
+            {**binance.contracts, **{f"{s}@bybit": q for s, q in bybit.contracts.items()}}
+        ),
+    )
+    book = Portfolio(
+        collateral_usd=10_000.0,
+        accounts=frozen_map({"bybit": 10_000.0}),
+        holdings=(Holding("BTC", 1.0, venue="bybit"), Holding("SOL", 10.0)),
+        positions=(
+            position("bn", PERP, "long", 1.0, 60_000.0, 5.0, margin_mode="cross"),
+            position("bb", PERP, "long", 1.0, 60_000.0, 5.0, margin_mode="cross", venue="bybit"),
+        ),
+    )
+    report = compute(book, market)
+    assert report.position("bn").mark_price == 60_100.0
+    assert report.position("bb").mark_price == 60_500.0
+    assert report.position("bb").unrealized_pnl_usd == pytest.approx(500.0)
+    values = {h.asset: h.value_usd for h in report.holdings}
+    assert values == {"BTC": 60_300.0, "SOL": 1_500.0}
+    venues = sorted((b.venue, b.symbol, b.spot) for b in report.basis)
+    assert venues == [("binance", PERP, 60_000.0), ("bybit", PERP, 60_300.0)]
