@@ -37,7 +37,7 @@ from core.feeds.replay_file import load_replay_end, numbered_events
 from tests.tui_helpers import ROOT, make_workspace
 from tui import format as fmt
 from tui.cli import build_parser, main
-from tui.serve import app_command, is_loopback
+from tui.serve import app_command, build_server, is_loopback
 
 CHROMIUM = os.environ.get("SYMBIOSIS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 HEDGE_ID = "h-web"
@@ -262,32 +262,33 @@ def test_serve_on_a_host_that_is_no_address_exits_2(capsys: pytest.CaptureFixtur
 def test_app_command_is_the_tui_on_the_same_options_quoted_for_a_shell() -> None:
     parser = build_parser()
     config = "/tmp/book's dir $HOME/config.toml"
-    before = parser.parse_args(["--config", config, "--replay", "a b.jsonl", "serve"])
-    after = parser.parse_args(["serve", "--config", config, "--replay", "a b.jsonl", "--port", "9"])
+    replay = "-still `prices`.jsonl"  # a leading '-' must not read as a flag
+    before = parser.parse_args(["--config", config, f"--replay={replay}", "serve"])
+    after = parser.parse_args(["serve", "--config", config, f"--replay={replay}", "--port", "9"])
+    expected = [sys.executable, "-m", "tui.cli", f"--config={config}", f"--replay={replay}"]
     for args in (before, after):
-        command = app_command(parser, args)
-        assert shlex.split(command) == [
-            sys.executable, "-m", "tui.cli", "--config", config, "--replay", "a b.jsonl",
-        ]  # fmt: skip
-    # What a shell runs is exactly that: the folder name is neither split nor expanded.
-    echoed = subprocess.run(
-        [
-            "sh",
-            "-c",
-            app_command(parser, before).replace(shlex.quote(sys.executable), "printf '%s\\n'", 1),
-        ],
+        assert shlex.split(app_command(parser, args)) == expected
+    # The words a shell makes of it (`set --` parses them as for a command, runs nothing):
+    # nothing split, expanded or substituted.
+    shell = subprocess.run(
+        ["sh", "-c", f"set -- {app_command(parser, before)}; printf '%s\\n' \"$@\""],
         capture_output=True,
         text=True,
         check=True,
     )
-    assert echoed.stdout.splitlines() == [
-        "-m",
-        "tui.cli",
-        "--config",
-        config,
-        "--replay",
-        "a b.jsonl",
-    ]
+    assert shell.stdout.splitlines() == expected
+
+
+async def test_a_public_address_gets_a_second_warning_on_start(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The banner alone, without binding 0.0.0.0 on the test machine.
+    await build_server("true", "0.0.0.0", 8123).on_startup(None)
+    said = capsys.readouterr().out.splitlines()
+    assert said[0] == "Symbiosis in a browser: http://0.0.0.0:8123 (Ctrl+C stops it)"
+    assert "no authentication" in said[1]
+    assert "ssh -L 8123:127.0.0.1:8123 HOST" in said[1]
+    assert said[2] == "Warning: bound to 0.0.0.0, which other machines may reach."
 
 
 def test_only_loopback_addresses_count_as_local() -> None:

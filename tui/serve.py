@@ -59,11 +59,10 @@ def app_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> st
         option = action.option_strings[-1]
         if action.nargs == 0:
             words.append(option)
-        elif isinstance(value, list):
-            for item in value:
-                words += [option, str(item)]
-        else:
-            words += [option, str(value)]
+            continue
+        # `--option=value` in one word: a value such as "-10%" is never taken for a flag.
+        for item in value if isinstance(value, list) else [value]:
+            words.append(f"{option}={item}")
     return shlex.join(words)
 
 
