@@ -40,7 +40,8 @@ from tui.cli import build_parser, main
 from tui.serve import app_command, build_server, is_loopback
 
 CHROMIUM = os.environ.get("SYMBIOSIS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-HEDGE_ID = "h-web"
+HEDGE_ID = "h-web"  # the hedge's id in OTHER_BOOK (the demo's is h-btc)
+OTHER_BOOK = "other book.toml"
 # Pane titles and the summary's first figure, as the app draws them.
 SCREEN_WORDS = ("Equity", "Holdings", "Hedge overlay", "Alpha engine", "Basis ticker")
 ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|.)")
@@ -71,26 +72,25 @@ class Served:
     process: subprocess.Popen[str]
     url: str
     port: int
-    folder: Path
     output: list[str] = field(default_factory=list)
 
     def text(self) -> str:
         return "".join(self.output)
 
 
-def start_server(folder: Path, *extra: str, port: int | None = None) -> Served:
-    port = port or free_port()
+def start_server(folder: Path, *extra: str) -> Served:
+    port = free_port()
     argv = [sys.executable, "-m", "tui.cli", *extra, "serve", "--port", str(port)]
     process = subprocess.Popen(
         argv,
         cwd=folder,
-        env={**os.environ, "SYMBIOSIS_OFFLINE": "1", "COLUMNS": "200"},
+        env={**os.environ, "SYMBIOSIS_OFFLINE": "1"},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    served = Served(process, f"http://127.0.0.1:{port}", port, folder)
+    served = Served(process, f"http://127.0.0.1:{port}", port)
     assert process.stdout is not None
     stdout = process.stdout
     threading.Thread(
@@ -125,12 +125,15 @@ def stop_server(served: Served) -> int:
 
 @pytest.fixture(scope="module")
 def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A book in a folder whose name needs quoting in a shell, on a replay that stands still."""
+    """A folder whose name needs quoting in a shell: config.toml and its portfolio.toml (the
+    demo's), another book beside them (the demo with its hedge renamed), a still replay."""
     base = tmp_path_factory.mktemp("serve")
     folder = base / "book's dir $HOME"
     folder.mkdir()
+    make_workspace(folder)
     portfolio = (ROOT / "portfolio.toml").read_text(encoding="utf-8")
-    make_workspace(folder, portfolio.replace('id = "h-btc"', f'id = "{HEDGE_ID}"'))
+    other = portfolio.replace('id = "h-btc"', f'id = "{HEDGE_ID}"')
+    (folder / OTHER_BOOK).write_text(other, encoding="utf-8")
     still_replay(folder / "still prices.jsonl")
     return folder
 
@@ -142,17 +145,19 @@ def served(book: Path) -> Iterator[Served]:
         book.parent,
         "--config",
         str(book / "config.toml"),
+        "--portfolio",
+        str(book / OTHER_BOOK),
         "--replay",
         str(book / "still prices.jsonl"),
     )
     yield running
-    stop_server(running)
+    assert stop_server(running) == 0
 
 
 def expected_equity(book: Path) -> str:
     """The summary's equity of that book, from the engine (the figure the app must show)."""
     config = load_config(book / "config.toml")
-    portfolio = load_portfolio(config.portfolio_path).portfolio
+    portfolio = load_portfolio(book / OTHER_BOOK).portfolio
     market = load_replay_end(book / "still prices.jsonl")
     return fmt.usd(compute(portfolio, market, 0.0, config.settings).totals.equity)
 
@@ -354,6 +359,7 @@ async def read_frames(served: Served, words: tuple[str, ...], timeout: float = 2
 async def test_websocket_streams_the_apps_frames_for_this_book(served: Served) -> None:
     seen = await read_frames(served, (*SCREEN_WORDS, HEDGE_ID))
     assert "Traceback" not in seen
+    assert "h-btc" not in seen  # the --portfolio book, not the config's own
 
 
 @pytest.mark.parametrize("origin", ["http://evil.example", None])
@@ -537,3 +543,4 @@ async def test_browser_shows_the_summary_and_four_panes_of_this_book(
     columns = int(size.split("x")[0])
     assert columns >= 120, f"the page's terminal is {size}: too narrow for the 2×2 grid"
     assert "Traceback" not in screen
+    assert "h-btc" not in screen  # the --portfolio book, not the config's own
