@@ -8,7 +8,6 @@ says so on start, and refuses websockets opened by another site's page.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import ipaddress
 import shlex
 import socket
@@ -80,6 +79,8 @@ def _host_name(host_header: str) -> str:
 
 def build_server(command: str, host: str, port: int, title: str = "Symbiosis") -> Any:
     """A textual-serve Server for `command`; raise ServeUnavailable without the extra."""
+    import asyncio  # here, not at the top: `symbiosis report` imports this module too
+
     try:
         from aiohttp import web
         from textual_serve.server import Server
