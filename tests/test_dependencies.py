@@ -10,8 +10,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Import name -> distribution name, where they differ.
-DISTRIBUTION_OF = {"tomli_w": "tomli-w"}
+DISTRIBUTION_OF = {"tomli_w": "tomli-w", "textual_serve": "textual-serve"}
 FIRST_PARTY = {"core", "tui", "benchmarks"}
+# Files that import an optional extra (and name its install command when it is missing).
+EXTRA_OF = {"tui/serve.py": "web"}
 
 
 def runtime_imports(package: str) -> dict[str, str]:
@@ -30,9 +32,10 @@ def runtime_imports(package: str) -> dict[str, str]:
     return found
 
 
-def declared_dependencies() -> set[str]:
+def declared_dependencies(extra: str | None = None) -> set[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    return {re.split(r"[<>=!~ \[;]", spec, maxsplit=1)[0] for spec in project["dependencies"]}
+    specs = project["optional-dependencies"][extra] if extra else project["dependencies"]
+    return {re.split(r"[<>=!~ \[;]", spec, maxsplit=1)[0] for spec in specs}
 
 
 def test_every_third_party_module_the_app_imports_is_a_declared_dependency() -> None:
@@ -45,6 +48,10 @@ def test_every_third_party_module_the_app_imports_is_a_declared_dependency() -> 
         and module not in FIRST_PARTY
         and module != "__future__"
         and DISTRIBUTION_OF.get(module, module) not in declared
+        and not (
+            where in EXTRA_OF
+            and DISTRIBUTION_OF.get(module, module) in declared_dependencies(EXTRA_OF[where])
+        )
     }
     assert missing == {}, f"imported but not in [project] dependencies: {missing}"
 

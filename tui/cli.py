@@ -1,4 +1,4 @@
-"""Command line: `symbiosis`, `symbiosis report`, `symbiosis record`.
+"""Command line: `symbiosis`, `symbiosis report`, `symbiosis record`, `symbiosis serve`.
 
 Textual is imported only when the TUI starts, so `report` stays light.
 """
@@ -22,6 +22,7 @@ from core.engine import UnsupportedContractError, compute
 from core.feeds.replay_file import ReplayError, load_replay_end
 from core.model import MarketState, Portfolio
 from core.report import Report
+from tui.serve import add_serve_parser
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config.toml"
@@ -288,6 +289,17 @@ def run_tui(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
 
 
+def run_serve(args: argparse.Namespace) -> int:
+    from tui.serve import ServeUnavailable, serve_app
+
+    # Bad input fails here, once, rather than in every browser session.
+    session = open_session(args.config, args.portfolio, args.replay)
+    try:
+        return serve_app(build_parser(), args, session.replay)
+    except (ServeUnavailable, ReplayError) as exc:
+        raise UsageError(str(exc)) from exc
+
+
 def _shock(text: str) -> float:
     try:
         value = float(text.rstrip("%"))
@@ -336,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--config", dest="config", default=argparse.SUPPRESS)
     record.add_argument("--out", required=True, metavar="FILE")
     record.add_argument("--seconds", type=float, default=None, metavar="N")
+    add_serve_parser(sub)
     return parser
 
 
@@ -372,7 +385,7 @@ _VALUE_FLAGS = ("--shock", "--edit", "--add", "--delete")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(_attach_shock_values(sys.argv[1:] if argv is None else argv))
-    handlers = {"report": run_report, "record": run_record, None: run_tui}
+    handlers = {"report": run_report, "record": run_record, "serve": run_serve, None: run_tui}
     try:
         return handlers[args.command](args)
     except UsageError as exc:
