@@ -1,0 +1,159 @@
+"""The report as compact Rich tables for people: what `symbiosis report` prints.
+
+Rich is imported when a table is drawn, so `report --json` never loads it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from core.report import Report
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+
+def _money(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:,.2f}"
+
+
+def _pct(value: float | None, digits: int = 2) -> str:
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:.{digits}f}%"
+
+
+def _ratio_pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.2f}%"
+
+
+def _table(title: str, columns: Sequence[str], left: int = 1) -> Table:
+    """A compact Rich table (no vertical rules) so the report fits 80 columns."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(
+        title=title,
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+        title_justify="left",
+    )
+    for i, name in enumerate(columns):
+        table.add_column(name, justify="left" if i < left else "right", no_wrap=True)
+    return table
+
+
+def _countdown(target_ms: int | None, clock_ms: int) -> str:
+    if target_ms is None:
+        return "—"
+    minutes = max(target_ms - clock_ms, 0) // 60_000
+    return f"{minutes // 60}h{minutes % 60:02d}"
+
+
+def print_report_table(report: Report, console: Console | None = None) -> None:
+    """The report as compact Rich tables, for people (readable at 80 columns)."""
+    if console is None:
+        from rich.console import Console
+
+        console = Console()
+    t = report.totals
+    summary = _table("Totals", ("figure", "value"))
+    for label, value in (
+        ("equity (USD)", _money(t.equity)),
+        ("net exposure (USD)", f"{_money(t.net_exposure_usd)} ({_pct(t.net_exposure_pct)})"),
+        ("beta-weighted exposure (USD)", _money(t.beta_weighted_exposure_usd)),
+        ("gross exposure (USD)", _money(t.gross_exposure_usd)),
+        ("margin ratio", f"{_ratio_pct(t.margin_ratio)} ({t.health})"),
+        ("unrealized PnL (USD)", _money(t.unrealized_pnl_usd)),
+        ("funding per period (USD, + = received)", _money(t.funding_usd_per_period)),
+    ):
+        summary.add_row(label, value)
+    console.print(summary)
+
+    assets = _table("Exposure by asset (USD)", ("asset", "spot", "futures", "net", "beta", "hedge"))
+    for a in report.assets:
+        assets.add_row(
+            a.asset,
+            _money(a.spot_usd),
+            _money(a.futures_usd),
+            _money(a.net_usd),
+            f"{a.beta:.2f}" + ("*" if a.beta_assumed else ""),
+            _ratio_pct(a.hedge_ratio),
+        )
+    console.print(assets)
+
+    # Two tables, one row per position in each: all twelve columns at once need ~110 columns.
+    positions = _table(
+        "Positions", ("id", "book", "symbol", "side", "lev", "size", "entry", "mark"), left=4
+    )
+    risk = _table("Position risk (USD)", ("id", "notional", "uPnL", "liq. price", "to liq."))
+    for p in report.positions:
+        positions.add_row(
+            p.id,
+            p.book,
+            p.symbol,
+            p.side,
+            f"{p.leverage:g}x",
+            f"{p.size:g}",
+            _money(p.entry_price),
+            _money(p.mark_price),
+        )
+        risk.add_row(
+            p.id,
+            _money(p.notional_usd),
+            _money(p.unrealized_pnl_usd),
+            _money(p.liquidation_price),
+            _pct(p.distance_to_liquidation_pct),
+        )
+    console.print(positions)
+    console.print(risk)
+
+    basis = _table("Basis", ("symbol", "spot", "futures", "basis", "basis %", "annual %", "stale"))
+    funding = _table("Funding (perpetuals)", ("symbol", "rate %", "APR %", "next in"))
+    for b in report.basis:
+        basis.add_row(
+            b.symbol,
+            _money(b.spot),
+            _money(b.futures),
+            _money(b.basis),
+            _pct(b.basis_pct, 3),
+            _pct(b.annualized_pct),
+            "stale" if b.stale else "",
+        )
+        if b.kind == "swap":
+            funding.add_row(
+                b.symbol,
+                _pct(None if b.funding_rate is None else b.funding_rate * 100, 4),
+                _pct(b.funding_apr_pct),
+                _countdown(b.next_funding_ms, report.clock_ms),
+            )
+    console.print(basis)
+    if funding.row_count:
+        console.print(funding)
+
+    alloc = _table("Allocation", ("bucket", "pct", "band", "in band"))
+    for name, a in report.allocation.items():
+        alloc.add_row(
+            name, _pct(a.pct, 1), f"{a.band[0]:g}–{a.band[1]:g}%", "yes" if a.in_band else "NO"
+        )
+    console.print(alloc)
+
+    s = report.scenario
+    console.print(
+        f"Scenario {s.shock_pct:+g}%: PnL {_money(s.pnl_usd)} USD, margin ratio "
+        f"{_ratio_pct(s.margin_ratio)} ({s.health}), liquidated: "
+        f"{', '.join(s.liquidated) if s.liquidated else 'none'}"
+    )
+    if any(a.beta_assumed for a in report.assets):
+        console.print("* beta assumed (not in config)")
+    for warning in report.warnings:
+        console.print(f"[yellow]note:[/] {warning}")
+    if report.note:
+        console.print(f"[yellow]data:[/] {report.note}")
