@@ -20,13 +20,12 @@ from core.config import AppConfig, ConfigError, LoadedPortfolio, load_config, lo
 from core.edits import EditError
 from core.engine import UnsupportedContractError, compute
 from core.feeds.replay_file import ReplayError, load_replay_end
+from core.locations import bundled_path, config_path
 from core.model import MarketState, Portfolio
 from tui.report_text import print_report_table
 from tui.serve import add_serve_parser
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = PROJECT_ROOT / "config.toml"
-DEMO_REPLAY = PROJECT_ROOT / "data" / "demo.jsonl"
+DEMO_REPLAY = bundled_path("data/demo.jsonl")
 
 
 class UsageError(Exception):
@@ -43,10 +42,8 @@ class Session:
 
 
 def resolve_config_path(path: str | None) -> Path:
-    if path:
-        return Path(path)
-    local = Path("config.toml")
-    return local if local.exists() else DEFAULT_CONFIG
+    """--config, else ./config.toml, else the user's config folder, else the bundled one."""
+    return config_path(path)
 
 
 def open_session(config: str | None, portfolio: str | None, replay: str | None) -> Session:
@@ -173,7 +170,9 @@ def _shock(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="symbiosis", description=__doc__)
     parser.add_argument(
-        "--config", help="config.toml (default: ./config.toml, else the bundled one)"
+        "--config",
+        help="config.toml (default: ./config.toml, else $XDG_CONFIG_HOME/symbiosis/config.toml, "
+        "else the bundled one)",
     )
     parser.add_argument("--portfolio", help="portfolio.toml (default: from the config)")
     parser.add_argument("--replay", metavar="FILE", help="run on a recording instead of live data")

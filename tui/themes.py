@@ -7,7 +7,9 @@ from pathlib import Path
 
 from textual.theme import Theme
 
-THEMES_DIR = Path(__file__).resolve().parent.parent / "themes"
+from core.locations import bundled_path
+
+THEMES_DIR = bundled_path("themes")
 THEME_KEYS = (
     "name primary secondary warning error success accent foreground background "
     "surface panel boost dark luminosity_spread text_alpha variables"
