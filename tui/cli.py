@@ -38,7 +38,7 @@ class Session:
 
     config: AppConfig
     loaded: LoadedPortfolio
-    replay: Path | None
+    replay: Path
 
 
 def resolve_config_path(path: str | None) -> Path:

@@ -7,13 +7,15 @@ import math
 DASH = "—"
 
 
-def _bad(value: float | None) -> bool:
-    return value is None or not math.isfinite(value)
+def _finite(value: float | None) -> float | None:
+    """The value, or None when there is nothing to show (None, NaN, an infinity)."""
+    return value if value is not None and math.isfinite(value) else None
 
 
 def usd(value: float | None, signed: bool = False) -> str:
     """Whole dollars with separators: 12,345 / +1,200 / −300."""
-    if _bad(value):
+    value = _finite(value)
+    if value is None:
         return DASH
     text = f"{abs(value):,.0f}"
     if text == "0":
@@ -24,7 +26,8 @@ def usd(value: float | None, signed: bool = False) -> str:
 
 
 def usd_cents(value: float | None, signed: bool = False) -> str:
-    if _bad(value):
+    value = _finite(value)
+    if value is None:
         return DASH
     text = f"{abs(value):,.2f}"
     if value < 0 and text != "0.00":
@@ -34,7 +37,8 @@ def usd_cents(value: float | None, signed: bool = False) -> str:
 
 def price(value: float | None) -> str:
     """Prices with precision by magnitude (60,123.4 / 2,501.25 / 0.9998)."""
-    if _bad(value):
+    value = _finite(value)
+    if value is None:
         return DASH
     magnitude = abs(value)
     if magnitude >= 10_000:
@@ -47,7 +51,8 @@ def price(value: float | None) -> str:
 
 
 def qty(value: float | None) -> str:
-    if _bad(value):
+    value = _finite(value)
+    if value is None:
         return DASH
     text = f"{value:,.6f}".rstrip("0").rstrip(".")
     return text or "0"
@@ -55,7 +60,8 @@ def qty(value: float | None) -> str:
 
 def pct(value: float | None, digits: int = 2, signed: bool = False) -> str:
     """A percent figure already in percent units (3.0 -> '3.00%')."""
-    if _bad(value):
+    value = _finite(value)
+    if value is None:
         return DASH
     text = f"{abs(value):.{digits}f}%"
     if value < 0 and float(text[:-1]) != 0:
@@ -65,12 +71,14 @@ def pct(value: float | None, digits: int = 2, signed: bool = False) -> str:
 
 def ratio_pct(value: float | None, digits: int = 2) -> str:
     """A fraction shown as percent (0.0055 -> '0.55%')."""
-    return DASH if _bad(value) else pct(value * 100.0, digits)
+    value = _finite(value)
+    return DASH if value is None else pct(value * 100.0, digits)
 
 
 def countdown(ms: float | None) -> str:
     """Time left as 7h05m / 4m10s; '—' when unknown, 'now' when due."""
-    if _bad(ms):
+    ms = _finite(ms)
+    if ms is None:
         return DASH
     seconds = int(ms // 1000)
     if seconds <= 0:
@@ -86,7 +94,8 @@ def countdown(ms: float | None) -> str:
 
 def age(ms: float | None) -> str:
     """How old data is: 3s / 2m / 1h."""
-    if _bad(ms):
+    ms = _finite(ms)
+    if ms is None:
         return DASH
     seconds = max(int(ms // 1000), 0)
     if seconds < 60:
@@ -97,6 +106,7 @@ def age(ms: float | None) -> str:
 
 
 def tone_of(value: float | None) -> str:
-    if _bad(value) or value == 0:
+    value = _finite(value)
+    if value is None or value == 0:
         return ""
     return "positive" if value > 0 else "negative"

@@ -139,9 +139,12 @@ def print_report_table(report: Report, console: Console | None = None) -> None:
         console.print(funding)
 
     alloc = _table("Allocation", ("bucket", "pct", "band", "in band"))
-    for name, a in report.allocation.items():
+    for name, bucket in report.allocation.items():
         alloc.add_row(
-            name, _pct(a.pct, 1), f"{a.band[0]:g}–{a.band[1]:g}%", "yes" if a.in_band else "NO"
+            name,
+            _pct(bucket.pct, 1),
+            f"{bucket.band[0]:g}–{bucket.band[1]:g}%",
+            "yes" if bucket.in_band else "NO",
         )
     console.print(alloc)
 
