@@ -14,6 +14,8 @@ import shutil
 import site
 import subprocess
 import sys
+import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,9 @@ PROJECT = Path(__file__).resolve().parent.parent
 NOT_SHIPPED = shutil.ignore_patterns(
     ".git", ".venv", "build", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis"
 )
+
+
+BUNDLED = ["config.toml", "portfolio.toml", "data/demo.jsonl", "themes/symbiosis-dark.toml"]
 
 
 def run(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -109,8 +114,27 @@ def test_installed_copy_holds_every_module_and_loads_its_themes(installed):
     expected_themes = sorted(PROJECT.glob("themes/*.toml"))
     assert len(found["themes"]) == len(expected_themes) >= 3
     assert "symbiosis-dark" in found["themes"]
+    for name in BUNDLED:
+        assert (purelib / "core" / "bundled" / name).is_file(), name
     # A module or stylesheet left out of the wheel would only fail when first used.
     for package in ("core", "tui"):
         for path in (PROJECT / package).rglob("*"):
             if path.suffix in (".py", ".tcss") and "__pycache__" not in path.parts:
                 assert (purelib / path.relative_to(PROJECT)).is_file(), path
+
+
+def test_a_wheel_built_from_the_sdist_carries_the_bundled_files_too(tmp_path: Path):
+    # `python -m build` makes the wheel from the sdist, not from the checkout.
+    source = tmp_path / "source"
+    shutil.copytree(PROJECT, source, ignore=NOT_SHIPPED)
+    build = "import sys; from setuptools import build_meta as b; print(b.build_{}(sys.argv[1]))"
+    env = {**os.environ, "PIP_NO_INDEX": "1"}
+    sdist = run([sys.executable, "-c", build.format("sdist"), str(tmp_path)], source, env)
+    with tarfile.open(tmp_path / sdist.stdout.strip().splitlines()[-1]) as archive:
+        archive.extractall(tmp_path / "unpacked", filter="data")
+    (unpacked,) = (tmp_path / "unpacked").iterdir()
+    wheel = run([sys.executable, "-c", build.format("wheel"), str(tmp_path)], unpacked, env)
+    with zipfile.ZipFile(tmp_path / wheel.stdout.strip().splitlines()[-1]) as archive:
+        names = set(archive.namelist())
+    assert {f"core/bundled/{name}" for name in BUNDLED} <= names
+    assert "tui/app.tcss" in names
