@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from core.feeds.base import Backoff, FeedBase
+from core.feeds.funding_info import FundingIntervals
 from core.feeds.state import MarketStateBuilder, _number
+from core.keys import api_credentials
 from core.model import FeedStatus, MarketState, Portfolio
+from core.tiers_snapshot import LIVE, TierSources, use_snapshot
 
 if TYPE_CHECKING:
     from core.config import AppConfig
@@ -66,15 +68,6 @@ def to_json_safe(value: Any) -> Any:
 
 def has_price(ticker: Mapping[str, Any]) -> bool:
     return any(_number(ticker.get(key)) is not None for key in _PRICE_KEYS)
-
-
-def api_credentials(exchange_id: str) -> dict[str, str]:
-    """Read-only API keys from SYMBIOSIS_<EXCHANGE>_API_KEY / _SECRET / _PASSWORD."""
-    prefix = f"SYMBIOSIS_{exchange_id.upper()}_"
-    names = {"apiKey": "API_KEY", "secret": "SECRET", "password": "PASSWORD"}
-    return {
-        key: os.environ[prefix + env] for key, env in names.items() if os.environ.get(prefix + env)
-    }
 
 
 def create_exchange(exchange_id: str, *, websocket: bool = True, timeout_ms: int = 10_000) -> Any:
@@ -166,6 +159,8 @@ class CcxtFeed(FeedBase):
         self.missing: set[str] = set()
         self.problems: dict[str, str] = {}
         self.delays: list[float] = []
+        self.tier_sources = TierSources()  # symbol -> live / snapshot of DATE / default rate
+        self.funding_intervals = FundingIntervals(exchange_id)
 
     @classmethod
     def from_config(cls, config: AppConfig, portfolio: Portfolio | None, **kwargs: Any) -> CcxtFeed:
@@ -345,6 +340,7 @@ class CcxtFeed(FeedBase):
         swaps = [s for s in self.active if self._market(s).get("swap")]
         if not swaps or not self._due(self._funding_at, self.funding_refresh_ms, now):
             return
+        await self.funding_intervals.refresh(self.exchange, swaps, now)
         has = self.exchange.has
         if has.get("fetchFundingRates"):
             rates = await self.exchange.fetch_funding_rates(swaps)
@@ -353,6 +349,7 @@ class CcxtFeed(FeedBase):
         for symbol in swaps:
             rate = rates.get(symbol)
             if isinstance(rate, Mapping):
+                rate = self.funding_intervals.fill(symbol, rate)
                 self._emit(self._event(now, "funding", rate))
         self._funding_at = now
 
@@ -371,12 +368,14 @@ class CcxtFeed(FeedBase):
             # Binance serves brackets to signed requests only; the engine then uses its
             # default maintenance rate and says so.
             self._tiers_off = True
+            use_snapshot(self.builder, self.exchange_id, contracts, self.tier_sources)
             raise
         self._tiers_at = now
         for symbol in contracts:
             brackets = tiers.get(symbol)
             if brackets:
                 self._emit(self._event(now, "tiers", self._in_usd(symbol, brackets), symbol))
+                self.tier_sources.mark(symbol, LIVE)
 
     async def _fetch_tiers(self, contracts: list[str]) -> Mapping[str, list[Any]]:
         has = self.exchange.has
