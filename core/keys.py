@@ -9,6 +9,7 @@ shown, because exchange errors sometimes echo the request that carried a key.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -28,7 +29,9 @@ def env_prefix(exchange_id: str) -> str:
 
 def _from_keyring(exchange_id: str) -> dict[str, str]:
     try:
-        import keyring  # optional: only when the user installed it
+        # Optional (`pip install symbiosis[keyring]`), so not a static import: the app
+        # must start without it.
+        keyring = importlib.import_module("keyring")
     except Exception:  # noqa: BLE001 - absent or broken backend: no keyring keys
         return {}
     found: dict[str, str] = {}

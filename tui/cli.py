@@ -1,4 +1,5 @@
-"""Command line: `symbiosis`, `symbiosis report`, `symbiosis record`, `symbiosis serve`.
+"""Command line: `symbiosis`, `symbiosis report`, `symbiosis record`, `symbiosis serve`,
+`symbiosis import`.
 
 Textual is imported only when the TUI starts, so `report` stays light.
 """
@@ -22,6 +23,7 @@ from core.engine import UnsupportedContractError, compute
 from core.feeds.replay_file import ReplayError, load_replay_end
 from core.locations import bundled_path, config_path
 from core.model import MarketState, Portfolio
+from tui.import_cli import add_import_parser
 from tui.report_text import print_report_table
 from tui.serve import add_serve_parser
 
@@ -134,6 +136,13 @@ def run_record(args: argparse.Namespace) -> int:
     return record(session.config, session.loaded.portfolio, Path(args.out), args.seconds)
 
 
+def run_import(args: argparse.Namespace) -> int:
+    from tui.import_cli import run_import_command
+
+    session = open_session(args.config, args.portfolio, None)
+    return run_import_command(args, session, UsageError)
+
+
 def run_tui(args: argparse.Namespace) -> int:
     session = open_session(args.config, args.portfolio, args.replay)
     from tui.app import run_app  # lazy: Textual only for the TUI
@@ -206,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--out", required=True, metavar="FILE")
     record.add_argument("--seconds", type=float, default=None, metavar="N")
     add_serve_parser(sub)
+    add_import_parser(sub)
     return parser
 
 
@@ -242,7 +252,13 @@ _VALUE_FLAGS = ("--shock", "--edit", "--add", "--delete")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(_attach_shock_values(sys.argv[1:] if argv is None else argv))
-    handlers = {"report": run_report, "record": run_record, "serve": run_serve, None: run_tui}
+    handlers = {
+        "report": run_report,
+        "record": run_record,
+        "serve": run_serve,
+        "import": run_import,
+        None: run_tui,
+    }
     try:
         return handlers[args.command](args)
     except UsageError as exc:
