@@ -341,6 +341,22 @@ async def test_exchange_refusals_become_one_clear_line(venue, path, status, body
     assert "\n" not in message and "MARKER" not in message
 
 
+async def test_binance_2015_after_signed_calls_succeeded_is_a_temporary_ban_not_a_bad_key():
+    # ccxt reads -2015 as a temporary ban (DDoSProtection) once a signed call has worked:
+    # here the two balance calls succeed and the position call is refused.
+    def factory(name: str) -> Any:
+        exchange, http = offline_exchange(name)
+        http.errors["/fapi/v3/positionRisk"] = (
+            401,
+            {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."},
+        )
+        return exchange
+
+    with pytest.raises(ImportFailure) as failure:
+        await read_venue("binance", STABLE, factory)
+    assert str(failure.value).startswith("binance: rate limit reached; wait a minute")
+
+
 async def test_an_exchange_error_that_echoes_the_key_is_redacted():
     key = "BINANCE-KEY-MARKER-1f2e"
 

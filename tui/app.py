@@ -33,6 +33,7 @@ from core.model import MarketState, Portfolio
 from core.report import Report
 from tui import format as fmt
 from tui.feed_runner import FeedRunner, initial_market_and_feed
+from tui.import_screen import open_import_screen
 from tui.screens import ChoiceScreen, HelpScreen, TextScreen
 from tui.themes import load_themes
 from tui.widgets.book_table import BookTable
@@ -744,6 +745,11 @@ class SymbiosisApp(App[int]):
         yield SystemCommand("Undo", "Undo the last what-if edit", self.action_undo)
         yield SystemCommand("Redo", "Redo the last undone edit", self.action_redo)
         yield SystemCommand("Reload portfolio", "Read portfolio.toml from disk", self.action_reload)
+        yield SystemCommand(
+            "Import from exchanges",
+            "Read balances and positions with read-only keys; shows the diff first",
+            lambda: open_import_screen(self),
+        )
         yield SystemCommand(
             "Shock +5%", "Move the market up 5% (BTC; others by beta)", lambda: self.action_shock(5)
         )
