@@ -197,7 +197,7 @@ def test_no_key_value_reaches_any_output_or_file(files, capsys, monkeypatch):
         real = http.__call__
 
         async def fetch(url: str, method: str = "GET", headers=None, body=None) -> Any:
-            if url.endswith("/fapi/v1/income") or "/fapi/v1/income?" in url:
+            if "/fapi/v3/positionRisk" in url:
                 key = exchange.apiKey
                 raise ccxt.ExchangeError(f"bad request {key} {url}")
             return await real(url, method, headers, body)
@@ -220,3 +220,27 @@ def test_no_key_value_reaches_any_output_or_file(files, capsys, monkeypatch):
     assert len(texts) >= 6
     for marker in markers:
         assert all(marker not in text for text in texts), marker
+
+
+def test_the_installed_command_without_keys_exits_1_with_one_line(files, tmp_path):
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYMBIOSIS_")}
+    env["SYMBIOSIS_OFFLINE"] = "1"
+    before = files["portfolio"].read_bytes()
+    done = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "import", "--config", str(files["config"]), "--yes"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == (
+        "symbiosis: binance: no read-only API key: set SYMBIOSIS_BINANCE_API_KEY and "
+        "SYMBIOSIS_BINANCE_SECRET or store them in the OS keyring\n"
+    )
+    assert files["portfolio"].read_bytes() == before

@@ -130,7 +130,11 @@ def bybit_routes(margin_mode: str = "REGULAR_MARGIN") -> dict[str, Any]:
 
 def okx_routes() -> dict[str, Any]:
     entry = recorded("okx_responses.json")["methods"]["fetchPositions"][0]
-    return {"/api/v5/account/positions": entry["httpResponse"]}
+    balance = method_entry("okx_account_responses.json", "fetchBalance", "spot balance")
+    return {
+        "/api/v5/account/positions": entry["httpResponse"],
+        "/api/v5/account/balance": balance["httpResponse"],
+    }
 
 
 ROUTES = {"binance": binance_routes, "bybit": bybit_routes, "okx": okx_routes}
@@ -266,6 +270,18 @@ async def test_okx_sizes_are_contracts_times_the_contract_size():
         assert reader.position(btc).size == pytest.approx(0.03)
     finally:
         await exchange.close()
+
+
+async def test_okx_wallet_is_the_cash_balance_and_spot_coins_become_holdings():
+    account, _ = await read("okx")
+    # cashBal of USDC 2973.521 + USDT 0.000258796; TUSD is not in this stablecoin list.
+    assert account.cross_wallet_usd == pytest.approx(2973.521258796, abs=1e-12)
+    assert dict(account.spot) == {"BTC": 1.06126645222, "ETH": 5.0, "LTC": 10.29979, "TUSD": 3000.0}
+    (position,) = account.positions
+    assert (position.symbol, position.size, position.leverage) == ("LTC/USDT:USDT", 1.0, 3.0)
+    # No funding-bills answer is recorded: the book is still read, with a note.
+    assert account.funding == ()
+    assert "okx: funding history not read (ExchangeNotAvailable)" in account.notes
 
 
 @pytest.mark.parametrize(

@@ -85,11 +85,17 @@ class VenueReader:
         await self.exchange.load_markets()
         spot, cross = await self.balances()
         positions = await self.positions()
-        funding = await self.funding([p.symbol for p in positions]) if with_funding else ()
+        funding: Sequence[FundingPayment] = ()
+        if with_funding:
+            try:
+                funding = await self.funding([p.symbol for p in positions])
+            except Exception as exc:  # noqa: BLE001 - funding is history: the book stands alone
+                # The class name only: an exchange message may echo the request.
+                self.notes.append(f"{self.venue}: funding history not read ({type(exc).__name__})")
         return VenueAccount(
             venue=self.venue,
             spot=_positive(spot),
-            cross_wallet_usd=round(cross, 8),
+            cross_wallet_usd=round(cross, 10),  # sums of decimal strings: drop float noise
             positions=tuple(positions),
             funding=tuple(funding),
             notes=tuple(self.notes),
