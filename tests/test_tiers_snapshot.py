@@ -108,3 +108,18 @@ async def test_with_a_key_the_live_brackets_win_and_are_labelled_live():
     assert feed.tier_sources.label("BTC/USDT:USDT") == LIVE
     # Live brackets carry Binance's max leverage; the snapshot has none.
     assert state.tiers["BTC/USDT:USDT"][0].max_leverage in (125, 100)
+
+
+def test_every_contract_of_a_market_state_gets_a_tier_source_label():
+    from core.feeds.replay_file import load_replay_end
+    from core.tiers_snapshot import tier_source_labels
+
+    demo = load_replay_end(SNAPSHOT_DIR.parent / "demo.jsonl")
+    labels = tier_source_labels(demo)
+    assert set(labels) == set(demo.contracts)
+    for symbol, label in labels.items():
+        assert label == ("recorded" if demo.tiers.get(symbol) else DEFAULT_RATE)
+    sources = TierSources()
+    first = next(iter(demo.contracts))
+    sources.mark(first, "snapshot of 2024-07-28")
+    assert tier_source_labels(demo, sources)[first] == "snapshot of 2024-07-28"
