@@ -122,6 +122,14 @@ def test_an_unfollowed_venue_is_refused_before_anything_is_read(files, capsys):
     assert err.startswith("symbiosis: okx: not a followed venue; add it to [feed] exchanges")
 
 
+def test_a_venue_the_import_cannot_read_is_refused_as_bad_input(files, capsys):
+    files["config"].write_text(CONFIG.replace('["binance", "bybit"]', '["binance", "kraken"]'))
+    assert run(files, "--exchange", "kraken", "--dry-run") == 2
+    assert capsys.readouterr().err == (
+        "symbiosis: kraken: import is not supported (supported: binance, bybit, okx)\n"
+    )
+
+
 def test_without_a_terminal_it_needs_yes_or_dry_run(files, capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     assert run(files, "--exchange", "binance") == 2

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from core.config import SaveConflictError, save_portfolio
-from core.importer import ImportFailure, ImportResult, run_import
+from core.importer import SUPPORTED_VENUES, ImportFailure, ImportResult, run_import
 from core.importer.run import ExchangeFactory, make_exchange
 from core.keys import redact, secret_values
 from core.ledger import append_funding, ledger_path, read_ledger
@@ -89,6 +89,12 @@ def run_import_command(
             f"{config.path} first (a row of a venue not followed is refused at load)"
         )
     terminal = is_terminal() if is_terminal is not None else sys.stdin.isatty()
+    unsupported = [v for v in venues if v not in SUPPORTED_VENUES]
+    if unsupported:
+        raise usage_error(
+            f"{', '.join(unsupported)}: import is not supported "
+            f"(supported: {', '.join(SUPPORTED_VENUES)})"
+        )
     if not args.dry_run and not args.yes and not terminal:
         raise usage_error("import: not a terminal to confirm on; pass --yes to write or --dry-run")
     secrets = secret_values(venues)

@@ -16,7 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from core.config import AppConfig, LoadedPortfolio, SaveConflictError, save_portfolio
-from core.importer import ImportFailure, ImportResult, run_import
+from core.importer import SUPPORTED_VENUES, ImportFailure, ImportResult, run_import
 from core.keys import redact, secret_values
 from core.ledger import append_funding, ledger_path
 from tui import import_cli
@@ -66,7 +66,7 @@ class ImportScreen(ModalScreen[bool]):
         self.config = config
         self.loaded = loaded
         self.result: ImportResult | None = None
-        self.venues = tuple(config.feed.exchanges)
+        self.venues = tuple(v for v in config.feed.exchanges if v in SUPPORTED_VENUES)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="import-body"):
@@ -77,6 +77,13 @@ class ImportScreen(ModalScreen[bool]):
             )
 
     def on_mount(self) -> None:
+        if not self.venues:
+            followed = escape(", ".join(self.config.feed.exchanges))
+            self.show(
+                f"[b]Import[/]\n\nNone of the followed venues ({followed}) can be imported "
+                f"from (supported: {', '.join(SUPPORTED_VENUES)}).\n\n[b]esc[/] close"
+            )
+            return
         self.read_accounts()
 
     def show(self, markup: str) -> None:

@@ -346,7 +346,6 @@ class OkxReader(UnifiedWalletReader):
 
 READERS: dict[str, type[VenueReader]] = {
     "binance": BinanceReader,
-    "binanceusdm": BinanceReader,
     "bybit": BybitReader,
     "okx": OkxReader,
 }
