@@ -40,11 +40,22 @@ def ledger_path(environ: Mapping[str, str] | None = None) -> Path:
     return data_folder(environ) / LEDGER_NAME
 
 
+class LedgerError(ValueError):
+    """A ledger file that cannot be read: it is left as it is, never replaced."""
+
+
 def read_ledger(path: Path) -> pl.DataFrame:
     """Every payment recorded so far (an empty frame when there is no ledger yet)."""
     if not path.exists():
         return pl.DataFrame(schema=SCHEMA)
-    return pl.read_parquet(path).select(list(SCHEMA)).cast(SCHEMA)  # type: ignore[arg-type]
+    try:
+        frame = pl.read_parquet(path)
+        return frame.select(list(SCHEMA)).cast(SCHEMA)  # type: ignore[arg-type]
+    except Exception as exc:  # noqa: BLE001 - polars raises several kinds for a bad file
+        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise LedgerError(
+            f"{path}: not a readable funding ledger ({reason}); left as it is"
+        ) from exc
 
 
 def _frame(payments: Iterable[FundingPayment]) -> pl.DataFrame:

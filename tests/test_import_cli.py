@@ -252,3 +252,15 @@ def test_the_installed_command_without_keys_exits_1_with_one_line(files, tmp_pat
         "SYMBIOSIS_BINANCE_SECRET or store them in the OS keyring\n"
     )
     assert files["portfolio"].read_bytes() == before
+
+
+def test_an_unreadable_ledger_stops_the_import_and_is_left_as_it_is(files, capsys):
+    files["ledger"].parent.mkdir(parents=True)
+    files["ledger"].write_bytes(b"not parquet at all")
+    before = files["portfolio"].read_bytes()
+    assert run(files, "--exchange", "binance", "--yes") == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"symbiosis: {files['ledger']}: not a readable funding ledger")
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert files["ledger"].read_bytes() == b"not parquet at all"
+    assert files["portfolio"].read_bytes() == before

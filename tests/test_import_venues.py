@@ -198,6 +198,25 @@ async def test_binance_v3_positions_get_their_leverage_from_the_symbol_configura
     assert any(urlparse(u).path.endswith("/fapi/v1/symbolConfig") for u in http.urls)
 
 
+async def test_binance_isolated_positions_take_the_isolated_wallet_not_ccxts_collateral():
+    # The recorded answers, switched to isolated: symbolConfig says ISOLATED and the
+    # position row carries an isolated wallet of 30 USDT (and ccxt's collateral would
+    # add the uPnL 0.51106678 to it).
+    routes = binance_routes()
+    routes["/fapi/v1/symbolConfig"] = [
+        {**routes["/fapi/v1/symbolConfig"][0], "marginType": "ISOLATED"}
+    ]
+    row = {
+        **routes["/fapi/v3/positionRisk"][0],
+        "isolatedWallet": "30",
+        "isolatedMargin": "30.51106678",
+    }
+    routes["/fapi/v3/positionRisk"] = [row]
+    account, _ = await read("binance", routes)
+    (position,) = account.positions
+    assert position.margin_mode == "isolated" and position.margin_usd == 30.0
+
+
 async def test_binance_funding_history_is_read_for_the_open_contracts():
     account, _ = await read("binance")
     (payment,) = account.funding

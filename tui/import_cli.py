@@ -17,7 +17,7 @@ from core.config import SaveConflictError, save_portfolio
 from core.importer import SUPPORTED_VENUES, ImportFailure, ImportResult, run_import
 from core.importer.run import ExchangeFactory, make_exchange
 from core.keys import redact, secret_values
-from core.ledger import append_funding, ledger_path, read_ledger
+from core.ledger import LedgerError, append_funding, ledger_path, read_ledger
 
 # Tests hand in an exchange whose HTTP layer answers from recorded responses.
 exchange_factory: ExchangeFactory = make_exchange
@@ -112,7 +112,12 @@ def run_import_command(
         print(f"symbiosis: {redact(str(exc), secrets)}", file=sys.stderr)
         return 1
     print_result(result, loaded.path, out)
-    new_payments = _new_funding(result)
+    try:
+        # Read before anything is written: an unreadable ledger stops the whole import.
+        new_payments = _new_funding(result)
+    except LedgerError as exc:
+        print(f"symbiosis: {exc}", file=sys.stderr)
+        return 1
     print(
         f"funding: {len(result.funding)} payments read, {new_payments} new for the ledger "
         f"({ledger_path()})",
@@ -140,8 +145,9 @@ def run_import_command(
     if new_payments:
         try:
             added = append_funding(ledger_path(), result.funding)
-        except OSError as exc:
-            print(f"symbiosis: funding ledger not written ({exc.strerror or exc})", file=sys.stderr)
+        except (OSError, LedgerError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            print(f"symbiosis: funding ledger not written ({reason})", file=sys.stderr)
             return 1
         print(f"funding ledger: {added} payments added", file=out)
     return 0

@@ -18,7 +18,7 @@ from textual.widgets import Static
 from core.config import AppConfig, LoadedPortfolio, SaveConflictError, save_portfolio
 from core.importer import SUPPORTED_VENUES, ImportFailure, ImportResult, run_import
 from core.keys import redact, secret_values
-from core.ledger import append_funding, ledger_path
+from core.ledger import LedgerError, append_funding, ledger_path
 from tui import import_cli
 
 _SIGNS = {"+": "$success", "-": "$error", "~": "$warning"}
@@ -130,7 +130,7 @@ class ImportScreen(ModalScreen[bool]):
             return
         try:
             append_funding(ledger_path(), result.funding)
-        except OSError as exc:
+        except (OSError, LedgerError) as exc:
             self.app.notify(f"funding ledger not written: {exc}", severity="warning")
         self.dismiss(True)
 

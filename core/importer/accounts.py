@@ -14,7 +14,7 @@ Each venue's quirks are handled here and nowhere else:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.feeds.state import _number
@@ -114,7 +114,10 @@ class VenueReader:
             position = self.position(raw)
             if position is not None:
                 result.append(position)
-        return await self.complete(result)
+        return [
+            p if p.margin_mode == "isolated" else replace(p, margin_usd=None)
+            for p in await self.complete(result)
+        ]
 
     async def complete(self, positions: list[ImportedPosition]) -> list[ImportedPosition]:
         """Fill what the positions endpoint leaves out (leverage, margin mode)."""
@@ -151,7 +154,9 @@ class VenueReader:
             self.notes.append(f"{symbol}: no side or entry price in the answer; not imported")
             return None
         mode = self.margin_mode(raw)
-        margin = self.isolated_margin(raw) if mode == "isolated" else None
+        # Kept whatever the mode says here: some venues only tell the mode later
+        # (complete()); positions() drops it for cross positions.
+        margin = self.isolated_margin(raw)
         return ImportedPosition(
             venue=self.venue,
             symbol=symbol,
@@ -237,18 +242,8 @@ class BinanceReader(VenueReader):
                 self.notes.append(f"{p.symbol}: no leverage from the exchange; 1x assumed")
                 leverage = 1.0
             mode = entry.get("marginMode")
-            completed.append(
-                ImportedPosition(
-                    venue=p.venue,
-                    symbol=p.symbol,
-                    side=p.side,
-                    size=p.size,
-                    entry_price=p.entry_price,
-                    leverage=leverage,
-                    margin_mode=mode if mode in ("isolated", "cross") else p.margin_mode,
-                    margin_usd=p.margin_usd if (mode or p.margin_mode) == "isolated" else None,
-                )
-            )
+            mode = mode if mode in ("isolated", "cross") else p.margin_mode
+            completed.append(replace(p, leverage=leverage, margin_mode=mode))
         return completed
 
 
@@ -299,22 +294,7 @@ class BybitReader(UnifiedWalletReader):
         info = await self.exchange.privateGetV5AccountInfo()
         mode_name = _text(((info or {}).get("result") or {}).get("marginMode")).upper()
         mode: MarginMode = "isolated" if mode_name == "ISOLATED_MARGIN" else "cross"
-        return [
-            ImportedPosition(
-                venue=p.venue,
-                symbol=p.symbol,
-                side=p.side,
-                size=p.size,
-                entry_price=p.entry_price,
-                leverage=p.leverage,
-                margin_mode=mode,
-                margin_usd=p.margin_usd if mode == "isolated" else None,
-            )
-            for p in positions
-        ]
-
-    def margin_mode(self, raw: Mapping[str, Any]) -> MarginMode:
-        return "isolated"  # decided by the account in complete(); keeps positionBalance
+        return [replace(p, margin_mode=mode) for p in positions]
 
 
 class OkxReader(UnifiedWalletReader):
@@ -340,7 +320,7 @@ class OkxReader(UnifiedWalletReader):
         if position is not None and position.leverage == 1.0:
             lever = _leverage((raw.get("info") or {}).get("lever"))
             if lever != 1.0:
-                position = ImportedPosition(**{**position.__dict__, "leverage": lever})
+                position = replace(position, leverage=lever)
         return position
 
 
