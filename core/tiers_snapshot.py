@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.locations import bundled_path
 from core.margin import with_maintenance_amounts
 from core.model import Tier
 
-SNAPSHOT_DIR = Path(__file__).resolve().parent.parent / "data" / "tiers"
+# data/tiers/ of the checkout, or the wheel's bundled copy.
+SNAPSHOT_DIR = bundled_path("data/tiers")
 LIVE = "live"
 DEFAULT_RATE = "default rate"
 
