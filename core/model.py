@@ -187,6 +187,9 @@ class MarketState:
     status: FeedStatus = "replay"
     stale_after_ms: int = 120_000
     note: str = ""
+    # Where a contract's tiers come from when the feed knows ("live", "snapshot of DATE"):
+    # provenance, not market data, so a replay of a recording still equals the live state.
+    tier_sources: Mapping[str, str] = field(default_factory=lambda: _EMPTY, compare=False)
 
     def spot_price(self, asset: str) -> float | None:
         quote = self.spot.get(asset)
@@ -195,6 +198,12 @@ class MarketState:
     def mark(self, symbol: str) -> float | None:
         quote = self.contracts.get(symbol)
         return quote.mark if quote else None
+
+    def tier_source(self, key: str) -> str:
+        """live / snapshot of DATE / recorded (a replay's own) / default rate."""
+        if not self.tiers.get(key):
+            return "default rate"
+        return self.tier_sources.get(key) or ("recorded" if self.status == "replay" else "live")
 
     def venue_of(self, venue: str) -> str:
         """'' for the default venue (this state's exchange), else the venue's name."""

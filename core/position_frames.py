@@ -409,7 +409,7 @@ def _market_table(
             incomplete.add(i)
             is_swap = not is_dated_symbol(symbol)
             interval = default_interval
-            tier_source = "tiers" if tier_refs[i] else "default"
+            tier_source = market.tier_source(symbol)
             rows.append(
                 (
                     None,
@@ -445,7 +445,7 @@ def _market_table(
                 interval,
                 days,
                 mark is None or market.is_stale(quote.ts_ms),
-                "tiers" if tier_refs[i] else "default",
+                market.tier_source(symbol),
                 _carry_rate_pct(is_swap, funding_rate, interval, days, mark, spot_price),
             )
         )

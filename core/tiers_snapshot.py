@@ -138,25 +138,3 @@ def use_snapshot(
             sources.mark(symbol, snapshot.label)
             used.append(symbol)
     return used
-
-
-RECORDED = "recorded"
-
-
-def tier_source_labels(market: Any, sources: TierSources | None = None) -> dict[str, str]:
-    """symbol -> where its tiers come from, for every contract of a MarketState.
-
-    A feed's own labels win; otherwise tiers in a replay are the recording's
-    ("recorded"), tiers in a live state without a label are "live", and a contract
-    with none uses the default rate.
-    """
-    labels: dict[str, str] = {}
-    known = sources.as_dict() if sources is not None else {}
-    for symbol in market.contracts:
-        if symbol in known:
-            labels[symbol] = known[symbol]
-        elif market.tiers.get(symbol):
-            labels[symbol] = RECORDED if market.status == "replay" else LIVE
-        else:
-            labels[symbol] = DEFAULT_RATE
-    return labels

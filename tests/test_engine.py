@@ -477,7 +477,7 @@ def test_tier_falling_back_to_the_default_rate_says_so():
     book = Portfolio(positions=(future("e", ETH_PERP, "long", 10.0, 3_000.0, 5.0),))
     report = compute(book, market, settings=Settings(default_mmr=0.01))
     row = report.position("e")
-    assert row.tier_source == "default"
+    assert row.tier_source == "default rate"
     assert row.maintenance_margin_rate == 0.01
     assert row.maintenance_margin_usd == pytest.approx(300.0)  # 30,000 x 1 %
     assert (
@@ -487,7 +487,7 @@ def test_tier_falling_back_to_the_default_rate_says_so():
     with_tiers = compute(
         book, make_market({"ETH": 3_000.0}, {ETH_PERP: 3_000.0}, {ETH_PERP: SOL_TIERS})
     )
-    assert with_tiers.position("e").tier_source == "tiers"
+    assert with_tiers.position("e").tier_source == "recorded"  # tiers that came with the recording
     assert not any("leverage tiers" in w for w in with_tiers.warnings)
 
 

@@ -111,15 +111,19 @@ async def test_with_a_key_the_live_brackets_win_and_are_labelled_live():
 
 
 def test_every_contract_of_a_market_state_gets_a_tier_source_label():
+    from dataclasses import replace
+
+    from core.engine import compute
     from core.feeds.replay_file import load_replay_end
-    from core.tiers_snapshot import tier_source_labels
+    from core.model import Portfolio, Position, frozen_map
 
     demo = load_replay_end(SNAPSHOT_DIR.parent / "demo.jsonl")
-    labels = tier_source_labels(demo)
-    assert set(labels) == set(demo.contracts)
-    for symbol, label in labels.items():
+    for symbol in demo.contracts:
+        label = demo.tier_source(symbol)
         assert label == ("recorded" if demo.tiers.get(symbol) else DEFAULT_RATE)
-    sources = TierSources()
-    first = next(iter(demo.contracts))
-    sources.mark(first, "snapshot of 2024-07-28")
-    assert tier_source_labels(demo, sources)[first] == "snapshot of 2024-07-28"
+    first = next(s for s in demo.contracts if demo.tiers.get(s))
+    labelled = replace(demo, tier_sources=frozen_map({first: "snapshot of 2024-07-28"}))
+    assert labelled.tier_source(first) == "snapshot of 2024-07-28"
+    # The report says it per position.
+    book = Portfolio(positions=(Position("p", "alpha", first, "long", 0.1, 60_000.0, 2.0),))
+    assert compute(book, labelled).position("p").tier_source == "snapshot of 2024-07-28"

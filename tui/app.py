@@ -790,8 +790,7 @@ def position_details(p: Any) -> str:
         (
             "maintenance margin",
             f"{fmt.usd_cents(p.maintenance_margin_usd)} $ at rate "
-            f"{fmt.pct(p.maintenance_margin_rate * 100, 3)}"
-            + (" (default rate: no tiers)" if p.tier_source == "default" else " (exchange tier)"),
+            f"{fmt.pct(p.maintenance_margin_rate * 100, 3)}" + f" (tiers: {p.tier_source})",
         ),
         ("liquidation price", fmt.price(p.liquidation_price)),
         ("distance to liq.", fmt.pct(p.distance_to_liquidation_pct, 2)),

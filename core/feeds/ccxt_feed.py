@@ -17,7 +17,7 @@ from core.feeds.base import Backoff, FeedBase
 from core.feeds.funding_info import FundingIntervals
 from core.feeds.state import MarketStateBuilder, _number
 from core.keys import api_credentials
-from core.model import FeedStatus, MarketState, Portfolio
+from core.model import FeedStatus, MarketState, Portfolio, frozen_map
 from core.tiers_snapshot import LIVE, TierSources, use_snapshot
 
 if TYPE_CHECKING:
@@ -233,7 +233,12 @@ class CcxtFeed(FeedBase):
     def state(self, status: FeedStatus, now_ms: int | None = None) -> MarketState:
         state = self.builder.state(status=status)
         clock = max(state.clock_ms, now_ms if now_ms is not None else self._clock_ms())
-        return replace(state, clock_ms=clock, stale_after_ms=self.stale_after_ms)
+        return replace(
+            state,
+            clock_ms=clock,
+            stale_after_ms=self.stale_after_ms,
+            tier_sources=frozen_map(self.tier_sources.as_dict()),
+        )
 
     def _emit(self, event: Event) -> None:
         self.builder.apply(event)
