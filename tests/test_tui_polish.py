@@ -65,7 +65,7 @@ async def test_help_is_made_from_the_bindings_and_fits_80_columns(workspace):
         plain = str(text)
         for binding in app.BINDINGS:
             assert (binding.tooltip or binding.description) in plain
-        for needle in ("pgdn", "every figure of the position", "add a row"):
+        for needle in ("pgdn", "every figure of the row", "add a row"):
             assert needle in plain
         body = app.screen.query_one("#help-body")
         # Border and padding inside 80 columns: no line is wrapped.
@@ -263,6 +263,11 @@ async def test_a_note_with_newlines_and_brackets_from_the_file_does_not_crash(tm
         await pilot.press("3", "i")
         await pilot.pause()
         assert "[red]line two[/red] [b" in str(app.screen.query_one("#text-body").render())
+        await pilot.press("escape", "1", "i")
+        await pilot.pause()
+        details = str(app.screen.query_one("#text-body").render())
+        assert "BTC" in details and "cold [wallet]" in details and "second" in details
+        assert "hedge ratio" in details
 
 
 async def test_a_feed_that_fails_is_a_one_line_message_and_the_app_stays_up(workspace):

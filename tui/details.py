@@ -65,3 +65,29 @@ def position_details(p: Any, note: str = "", shock_pct: float = 0.0) -> str:
     lines = [f"[b]{escape(p.id)}[/]", ""]
     lines += [f"  [b]{label:<22}[/] {escape(value)}" for label, value in rows]
     return "\n".join(lines)
+
+
+def holding_details(h: Any, asset: Any, note: str = "") -> str:
+    """Markup of one HoldingRow (and its asset's exposure): price, value, cost and note."""
+    beta = (
+        "— (stablecoin)" if h.stable else f"{h.beta:.2f}" + (" (assumed)" if h.beta_assumed else "")
+    )
+    rows = [
+        ("quantity", fmt.qty(h.qty)),
+        ("price", fmt.price(h.price) + (" (stale)" if h.stale else "")),
+        ("value", f"{fmt.usd_cents(h.value_usd)} $ ({fmt.pct(h.weight_pct, 2)} of equity)"),
+        ("24h change", fmt.pct(h.change_24h_pct, 2, signed=True)),
+        ("beta to BTC", beta),
+        ("cost, PnL", f"{fmt.usd_cents(h.cost_usd)} $, {fmt.usd_cents(h.pnl_usd, True)} $"),
+    ]
+    if asset is not None:
+        rows += [
+            ("futures delta", f"{fmt.usd_cents(asset.futures_usd, True)} $"),
+            ("net exposure", f"{fmt.usd_cents(asset.net_usd, True)} $"),
+            ("hedge ratio", fmt.ratio_pct(asset.hedge_ratio, 1)),
+        ]
+    if note:
+        rows.append(("note", note.replace("\n", "\n" + " " * 25)))
+    lines = [f"[b]{escape(h.asset)}[/]", ""]
+    lines += [f"  [b]{label:<22}[/] {escape(value)}" for label, value in rows]
+    return "\n".join(lines)

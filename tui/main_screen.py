@@ -21,7 +21,7 @@ from textual.widgets import Footer, Input, Static
 from core import edits, whatif
 from core.model import Portfolio
 from tui.columns import Column, editable_hint
-from tui.details import position_details
+from tui.details import holding_details, position_details
 from tui.screens import TextScreen
 from tui.text import escape
 from tui.widgets.book_table import BookTable
@@ -211,12 +211,19 @@ class MainScreen(Screen[None]):
 
     @on(BookTable.DetailsRequested)
     def show_details(self, event: BookTable.DetailsRequested) -> None:
-        key, report = event.row_key, self.app.report
-        if key is None or report is None:
-            self.say("details: put the cursor on a hedge or alpha position")
+        key, report, book = event.row_key, self.app.report, event.table.book
+        if key is None or report is None or book == "basis":
+            self.say("details: put the cursor on a holding or a position")
             return
-        note = self.app.draft.current.position(key).note
-        details = position_details(report.position(key), note, self.app.shock_pct)
+        portfolio = self.app.draft.current
+        if book == "holdings":
+            holding = next(h for h in report.holdings if h.asset == key)
+            asset = next((a for a in report.assets if a.asset == key), None)
+            note = next(h.note for h in portfolio.holdings if h.asset == key)
+            details = holding_details(holding, asset, note)
+        else:
+            note = portfolio.position(key).note
+            details = position_details(report.position(key), note, self.app.shock_pct)
         self.app.push_screen(TextScreen(details))
 
     @on(BookTable.SortRequested)

@@ -360,6 +360,7 @@ _ROW_BINDINGS = [
     Binding(
         "d", "delete", "Delete", id="edit.delete-row", tooltip="delete the row under the cursor"
     ),
+    Binding("i", "details", "Details", id="pane.details", tooltip="every figure of the row"),
 ]
 
 
@@ -376,8 +377,5 @@ class PositionTable(BookTable):
             "Move book",
             id="edit.move-row",
             tooltip="move a position between hedge overlay and alpha engine",
-        ),
-        Binding(
-            "i", "details", "Details", id="pane.details", tooltip="every figure of the position"
         ),
     ]
