@@ -833,12 +833,4 @@ def _compute(
         note=market.note,
         position_frame=frame,
         liquidated_in_scenario=frozenset(liquidated),
-        spot_rows_from=(
-            spot,
-            layout,
-            equity,
-            spot_usd.tobytes(),
-            futures_usd.tobytes(),
-            hedge_ratio.tobytes(),
-        ),
     )

@@ -195,22 +195,6 @@ class Report:
     note: str
     position_frame: Any  # polars DataFrame whose columns are PositionRow's fields
     liquidated_in_scenario: frozenset[str] = frozenset()
-    # What the holding and asset rows are made from: cached objects (compared by
-    # identity), then figures (floats, array bytes; compared by value).
-    spot_rows_from: tuple = ()
-
-    def same_spot_rows(self, other: Report) -> bool:
-        """True when `holdings` and `assets` surely read the same as other's: the
-        same inputs, checked without building the rows (False means "maybe not")."""
-        mine, theirs = self.spot_rows_from, other.spot_rows_from
-        return (
-            bool(mine)
-            and len(mine) == len(theirs)
-            and all(
-                a is b or (isinstance(a, (float, bytes)) and a == b)
-                for a, b in zip(mine, theirs, strict=True)
-            )
-        )
 
     @cached_property
     def holdings(self) -> tuple[HoldingRow, ...]:

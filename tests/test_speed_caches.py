@@ -6,13 +6,15 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import polars as pl
+
 from benchmarks.generate import make_book, moved_market
 from core import edits
 from core.config import load_portfolio
 from core.draft import Draft
 from core.engine import RiskEngine
 from core.report import LazyRows
-from tui.widgets.panes import ALPHA_COLUMNS, PositionSource
+from tui.widgets.panes import PositionSource
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,33 +47,39 @@ def test_lazy_rows_build_each_row_once_and_only_when_read() -> None:
     assert len(tuple(rows)) == 400 and sorted(built) == list(range(400))
 
 
-def test_holding_rows_are_known_unchanged_under_a_shock_and_changed_by_a_tick() -> None:
+def test_holding_rows_are_unchanged_under_a_shock_and_changed_by_a_tick() -> None:
     compute = RiskEngine().compute
     book = make_book(200, seed=9)
     now = compute(book.portfolio, book.market, 0.0, book.settings)
     shocked = compute(book.portfolio, book.market, -12.0, book.settings)
-    assert shocked.same_spot_rows(now)
     assert (shocked.holdings, shocked.assets) == (now.holdings, now.assets)
     later = moved_market(book.market, random.Random(2))
     ticked = compute(book.portfolio, later, 0.0, book.settings)
-    assert not ticked.same_spot_rows(now)
     assert ticked.holdings != now.holdings
 
 
-def test_a_position_pane_keeps_its_rows_under_a_shock_and_rebuilds_them_after_an_edit() -> None:
+def test_a_position_pane_keeps_its_rows_until_its_figures_change_and_shows_the_shock() -> None:
     compute = RiskEngine().compute
     book = make_book(200, seed=9)
     now = compute(book.portfolio, book.market, 0.0, book.settings)
-    shown = PositionSource(now, "alpha", ALPHA_COLUMNS, frozenset(), frozenset())
+    shown = PositionSource(now, "alpha", frozenset(), frozenset(), {})
+    again = compute(book.portfolio, book.market, 0.0, book.settings)
+    assert shown.shows_the_same_rows(again, None)
+    # Under a shock the pane shows the scenario's marks and uPnL: other rows.
     shocked = compute(book.portfolio, book.market, -30.0, book.settings)
-    assert shown.shows_the_same_rows(shocked, ALPHA_COLUMNS, None)
-    rebuilt = PositionSource(shocked, "alpha", ALPHA_COLUMNS, frozenset(), frozenset())
-    assert rebuilt.frame.equals(shown.frame)
+    assert not shown.shows_the_same_rows(shocked, None)
+    under = PositionSource(shocked, "alpha", frozenset(), frozenset(), {})
+    alpha_rows = shocked.position_frame.filter(pl.col("book") == "alpha")
+    assert under.frame["mark_price"].to_list() == alpha_rows["shocked_mark_price"].to_list()
+    assert under.frame["mark_price"].to_list() != shown.frame["mark_price"].to_list()
+    assert under.shows_the_same_rows(
+        compute(book.portfolio, book.market, -30.0, book.settings), None
+    )
     alpha = next(p for p in book.portfolio.positions if p.book == "alpha")
     edited = edits.edit_position(book.portfolio, alpha.id, "size", "x2")
     after_edit = compute(edited, book.market, 0.0, book.settings)
-    assert not shown.shows_the_same_rows(after_edit, ALPHA_COLUMNS, None)
-    assert not shown.shows_the_same_rows(now, ALPHA_COLUMNS, ("upnl", True))
-    marked = shown.with_highlights(frozenset({alpha.id}), frozenset())
+    assert not shown.shows_the_same_rows(after_edit, None)
+    assert not shown.shows_the_same_rows(now, ("upnl", True))
+    marked = shown.with_highlights(frozenset({alpha.id}), frozenset(), {})
     assert marked.row_tone(shown.ids.index(alpha.id)) == "edited"
     assert shown.row_tone(shown.ids.index(alpha.id)) == ""

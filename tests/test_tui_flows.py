@@ -63,9 +63,9 @@ async def test_invalid_edit_keeps_old_value_and_says_why(workspace):
         message = str(app.screen.query_one("#status").render())
         assert "'abc' is not a number" in message
         assert "old value kept" in message
-        assert app.edit is not None  # editor stays open to fix the value
+        assert app.main.edit is not None  # editor stays open to fix the value
         await pilot.press("escape")
-        assert app.edit is None
+        assert app.main.edit is None
         await edit_hedge_size(pilot, "-1")
         assert app.draft.current.position("h-btc").size == 0.5
         assert "must be > 0" in str(app.screen.query_one("#status").render())
@@ -165,10 +165,13 @@ async def test_theme_key_cycles_the_bundled_themes(workspace):
         await pilot.pause()
         assert app.theme == "symbiosis-dark"
         seen = {app.theme}
-        for _ in range(3):
+        for _ in range(len(app.theme_names)):
             await pilot.press("t")
             seen.add(app.theme)
-        assert {"symbiosis-dark", "symbiosis-light", "symbiosis-colorblind"} <= seen
+        assert app.theme == "symbiosis-dark"  # round the whole cycle
+        bundled = {"symbiosis-dark", "symbiosis-light", "symbiosis-colorblind", "symbiosis-256"}
+        # Textual's ANSI themes (the terminal's own 16 colours) are offered too.
+        assert bundled | {"ansi-dark", "ansi-light"} <= seen
 
 
 async def test_quit_with_unsaved_edits_asks_first(workspace):
@@ -268,8 +271,9 @@ async def test_help_lists_keys_and_number_keys_focus_panes(workspace):
         for key, table_id in (("4", "basis-table"), ("3", "alpha-table"), ("1", "holdings-table")):
             await pilot.press(key)
             assert app.focused.id == table_id
+        # Tab walks the panes in screen order: Holdings, then the basis ticker beside it.
         await pilot.press("tab")
-        assert app.focused.id == "hedge-table"
+        assert app.focused.id == "basis-table"
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)

@@ -26,7 +26,14 @@ def make_workspace(tmp_path: Path, portfolio_text: str | None = None) -> Path:
 
 
 def make_app(folder: Path) -> SymbiosisApp:
+    """The app on the folder's files; what it remembers goes to folder/state/state.toml."""
     config = load_config(folder / "config.toml")
     loaded = load_portfolio(config.portfolio_path)
     market = load_replay_end(folder / "data" / "demo.jsonl")
-    return SymbiosisApp(config, loaded, market, wall_clock=lambda: FIXED_WALL_CLOCK)
+    return SymbiosisApp(
+        config,
+        loaded,
+        market,
+        wall_clock=lambda: FIXED_WALL_CLOCK,
+        state_file=folder / "state" / "state.toml",
+    )

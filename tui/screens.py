@@ -1,6 +1,8 @@
-"""Modal screens: help, quit with unsaved edits, save conflict."""
+"""Modal screens: help (made from the key bindings), a one-key choice, a page of text."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -8,83 +10,49 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-HELP_SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    (
-        "Panes",
-        (
-            ("1 2 3 4", "focus Holdings / Hedges / Alpha / Basis"),
-            ("tab  shift+tab", "next / previous pane"),
-            ("↑↓←→  h j k l", "move the cell cursor"),
-            ("g G  home end", "first / last row"),
-            ("pgup pgdn  ctrl+u ctrl+d", "page up / down"),
-        ),
-    ),
-    (
-        "What-if edits (go to a draft until saved)",
-        (
-            ("enter", "edit the cell (side and mode toggle); esc cancels"),
-            ("", "numbers: 0.25  1,500  +20%  -10%  x1.2 (relative)"),
-            ("a", "add a holding / position in the focused pane"),
-            ("d", "delete the row under the cursor"),
-            ("m", "move a position between hedge overlay and alpha engine"),
-            ("c", "edit the cross-margin wallet (collateral_usd)"),
-            ("u  ctrl+r", "undo / redo"),
-            ("ctrl+s", "save portfolio.toml (atomic, keeps .bak)"),
-            ("ctrl+o", "reload portfolio.toml from disk"),
-        ),
-    ),
-    (
-        "Market shock (BTC moves by s, others by beta × s)",
-        (
-            ("[  ]", "shock −1% / +1%"),
-            ("{  }", "shock −5% / +5%"),
-            ("0", "reset the shock"),
-        ),
-    ),
-    (
-        "App",
-        (
-            ("i", "every figure of the position under the cursor"),
-            ("s", "sort positions by the cursor's column (again: reverse)"),
-            ("w", "notes on the figures (assumed betas, default rates, missing prices)"),
-            ("t", "next theme (dark / light / colour-blind)"),
-            ("ctrl+p", "command palette"),
-            ("?", "this help"),
-            ("q  ctrl+q", "quit (asks when edits are unsaved)"),
-        ),
-    ),
-    (
-        "Reading the screen",
-        (
-            ("● draft", "figures in (…) are the change against the saved book"),
-            ("yellow rows", "edited in the draft, not saved"),
-            ("red rows", "liquidated under the current shock"),
-            ("dim / !", "stale price (feed late or offline)"),
-            ("β 1.00?", "beta not in config.toml: assumed 1"),
-        ),
-    ),
+from tui.bindings import help_rows
+from tui.text import escape
+
+KEYS_WIDTH = 14
+# What the screen's colours and marks mean (not keys: written here once).
+LEGEND: tuple[tuple[str, str], ...] = (
+    ("● id", "edited in the draft, not saved (tinted row)"),
+    ("✗ id", "liquidated under the current shock (red row)"),
+    ("(…)", "in the summary: the change against the saved book"),
+    ("dim / !", "stale price (feed late or offline)"),
+    ("β 1.00?", "beta not in config.toml: assumed 1"),
+    ("numbers", "0.25  1,500  +20%  -10%  x1.2 (relative)"),
+    ("tab", "next pane (shift+tab: previous)"),
+    ("ctrl+p", "command palette"),
 )
 
 
-def help_markup() -> str:
+def help_markup(groups: Iterable[Sequence[Binding]], keymap: Mapping[str, str]) -> str:
+    """The help page: every binding by section (with the user's keys), then the legend."""
     lines = ["[b]Symbiosis — keys[/]", ""]
-    for title, rows in HELP_SECTIONS:
-        lines.append(f"[b $accent]{title}[/]")
-        for keys, text in rows:
-            lines.append(f"  [b]{keys:<24}[/] {text}")
+    sections = {**help_rows(groups, keymap), "Reading the screen": None}
+    for title, rows in sections.items():
+        pairs = LEGEND if rows is None else [(r.keys, r.text) for r in rows]
+        if not pairs:
+            continue
+        lines.append(f"[b $accent]{escape(title)}[/]")
+        for keys, text in pairs:
+            lines.append(f"  [b]{escape(keys):<{KEYS_WIDTH}}[/] {escape(text)}")
         lines.append("")
     lines.append("[dim]esc or ? closes this help[/]")
     return "\n".join(lines)
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [
-        Binding("escape,question_mark,q", "dismiss", "Close"),
-    ]
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]
+
+    def __init__(self, markup: str) -> None:
+        super().__init__()
+        self.markup = markup
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help-body"):
-            yield Static(help_markup(), id="help-text")
+        with VerticalScroll(id="help-body", classes="dialog"):
+            yield Static(self.markup, id="help-text")
 
 
 class ChoiceScreen(ModalScreen[str]):
@@ -101,9 +69,11 @@ class ChoiceScreen(ModalScreen[str]):
             self._bindings.bind(key, f"choose('{key}')", choices[key])
 
     def compose(self) -> ComposeResult:
-        options = "   ".join(f"[b]{k}[/] {label}" for k, label in self.choices.items())
-        with VerticalScroll(id="choice-body"):
-            yield Static(f"[b]{self.title_text}[/]\n\n{self.body}\n\n{options}   [b]esc[/] cancel")
+        options = "   ".join(f"[b]{k}[/] {escape(label)}" for k, label in self.choices.items())
+        with VerticalScroll(id="choice-body", classes="dialog"):
+            yield Static(
+                f"[b]{escape(self.title_text)}[/]\n\n{self.body}\n\n{options}   [b]esc[/] cancel"
+            )
 
     def action_choose(self, key: str) -> None:
         self.dismiss(key)
@@ -119,5 +89,5 @@ class TextScreen(ModalScreen[None]):
         self.markup = markup
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help-body"):
+        with VerticalScroll(id="text-page", classes="dialog"):
             yield Static(self.markup + "\n\n[dim]esc closes[/]", id="text-body")

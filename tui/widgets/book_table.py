@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
 from rich.segment import Segment
 from rich.style import Style
@@ -21,35 +20,18 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-Tone = Literal["", "positive", "negative", "muted", "stale", "alert", "edited"]
-
-
-@dataclass(frozen=True)
-class Column:
-    """A column of a book table; `editable` marks what Enter edits."""
-
-    key: str
-    label: str
-    width: int
-    align: Literal["left", "right"] = "right"
-    editable: bool = False
-
-
-@dataclass(frozen=True)
-class Cell:
-    text: str
-    tone: Tone = ""
+from tui.columns import Column, Row, Tone, fitting_columns
 
 
 class RowSource(Protocol):
-    """What a table shows: row keys and their formatted cells, on demand."""
+    """What a table shows: row keys and their values, read on demand."""
 
     def __len__(self) -> int: ...
 
     def key(self, index: int) -> str: ...
 
-    def cells(self, index: int, columns: Sequence[int]) -> Sequence[Cell]:
-        """The cells of row `index` in the given columns (by position), in that order."""
+    def row(self, index: int) -> Row:
+        """The values row `index` is formatted from (each Column formats its cell)."""
         ...
 
     def row_tone(self, index: int) -> Tone: ...
@@ -62,7 +44,7 @@ class EmptySource:
     def key(self, index: int) -> str:
         raise IndexError(index)
 
-    def cells(self, index: int, columns: Sequence[int]) -> Sequence[Cell]:
+    def row(self, index: int) -> Row:
         raise IndexError(index)
 
     def row_tone(self, index: int) -> Tone:
@@ -70,7 +52,11 @@ class EmptySource:
 
 
 class BookTable(ScrollView, can_focus=True):
-    """Keyboard-driven table over a RowSource with a sticky header and a cell cursor."""
+    """Keyboard-driven table over a RowSource with a sticky header and a cell cursor.
+
+    The table never changes the book: Enter, a, d, m, i and s post intent
+    messages that its pane or screen acts on.
+    """
 
     COMPONENT_CLASSES = {
         "book-table--header",
@@ -86,27 +72,65 @@ class BookTable(ScrollView, can_focus=True):
     }
 
     BINDINGS = [
-        Binding("down,j", "cursor(1, 0)", "Down", show=False),
-        Binding("up,k", "cursor(-1, 0)", "Up", show=False),
-        Binding("right,l", "cursor(0, 1)", "Right", show=False),
-        Binding("left,h", "cursor(0, -1)", "Left", show=False),
-        Binding("pagedown,ctrl+d", "page(1)", "Page down", show=False),
-        Binding("pageup,ctrl+u", "page(-1)", "Page up", show=False),
-        Binding("home,g", "jump(0)", "Top", show=False),
-        Binding("end,G", "jump(-1)", "Bottom", show=False),
-        Binding("enter", "activate", "Edit", show=True),
+        Binding("down,j", "cursor(1, 0)", "Down", show=False, id="pane.down"),
+        Binding("up,k", "cursor(-1, 0)", "Up", show=False, id="pane.up"),
+        Binding("right,l", "cursor(0, 1)", "Right", show=False, id="pane.right"),
+        Binding("left,h", "cursor(0, -1)", "Left", show=False, id="pane.left"),
+        Binding("pagedown,ctrl+d", "page(1)", "Page down", show=False, id="pane.page-down"),
+        Binding("pageup,ctrl+u", "page(-1)", "Page up", show=False, id="pane.page-up"),
+        Binding("home,g", "jump(0)", "First row", show=False, id="pane.first-row"),
+        Binding("end,G", "jump(-1)", "Last row", show=False, id="pane.last-row"),
+        Binding(
+            "enter",
+            "activate",
+            "Edit",
+            id="edit.cell",
+            tooltip="edit the cell (side and mode toggle)",
+        ),
+        Binding(
+            "s",
+            "sort",
+            "Sort",
+            id="pane.sort",
+            tooltip="sort by the cursor's column (again: reverse)",
+        ),
     ]
 
     cursor_row: reactive[int] = reactive(0, always_update=True, repaint=False)
     cursor_col: reactive[int] = reactive(0, always_update=True, repaint=False)
 
-    class CellActivated(Message):
-        """Enter on a cell: the app decides what editing means."""
+    class Intent(Message):
+        """Something the user asked of a row; the table's pane or screen decides."""
 
-        def __init__(self, table: BookTable, row_key: str, column: Column) -> None:
+        def __init__(self, table: BookTable, row_key: str | None) -> None:
             super().__init__()
             self.table = table
             self.row_key = row_key
+
+    class EditRequested(Intent):
+        """Enter on a cell."""
+
+        def __init__(self, table: BookTable, row_key: str | None, column: Column) -> None:
+            super().__init__(table, row_key)
+            self.column = column
+
+    class AddRequested(Intent):
+        """a: a new row in this table's book."""
+
+    class DeleteRequested(Intent):
+        """d: delete the row under the cursor."""
+
+    class MoveRequested(Intent):
+        """m: move the position to the other futures book."""
+
+    class DetailsRequested(Intent):
+        """i: every figure of the row under the cursor."""
+
+    class SortRequested(Intent):
+        """s: order by the cursor's column."""
+
+        def __init__(self, table: BookTable, row_key: str | None, column: Column) -> None:
+            super().__init__(table, row_key)
             self.column = column
 
     def __init__(
@@ -114,12 +138,15 @@ class BookTable(ScrollView, can_focus=True):
         columns: Sequence[Column],
         empty_text: str = "nothing here",
         *,
+        book: str = "",
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self.columns = tuple(columns)
+        self.book = book
+        self.all_columns = tuple(columns)
+        self.columns: tuple[Column, ...] = self.all_columns
         self.empty_text = empty_text
         self.source: RowSource = EmptySource()
         self.sort: tuple[str, bool] | None = None  # (column key, descending)
@@ -130,11 +157,45 @@ class BookTable(ScrollView, can_focus=True):
         # Styles for one render pass: rich_style walks every ancestor, and a pass
         # asks for it twice per line.
         self._pass_styles: dict[str, Style] | None = None
+        self._fit_for: int | None = None
         self._total_width = sum(c.width for c in self.columns) + len(self.columns)
         self._column_x = [
             sum(c.width + 1 for c in self.columns[:i]) for i in range(len(self.columns))
         ]
         self.virtual_size = Size(self._total_width, 1)
+
+    def _set_columns(self, columns: tuple[Column, ...]) -> None:
+        current = self.columns[self.cursor_col].key if self.columns else None
+        self.columns = columns
+        self._total_width = sum(c.width for c in columns) + len(columns)
+        self._column_x = [sum(c.width + 1 for c in columns[:i]) for i in range(len(columns))]
+        self.virtual_size = Size(self._total_width, len(self.source) + 1)
+        self._view = (-1, -1)
+        self._cache.clear()
+        self._header = None
+        keys = [c.key for c in columns]
+        if current in keys:
+            self.cursor_col = keys.index(current)
+        elif self.cursor_col >= len(columns):
+            self.cursor_col = len(columns) - 1
+
+    def fit_columns(self, width: int) -> None:
+        """Show the columns that fit `width` (the least important go first)."""
+        if width == self._fit_for or width <= 0:
+            return
+        self._fit_for = width
+        shown = fitting_columns(self.all_columns, width)
+        if shown != self.columns:
+            self._set_columns(shown)
+            self.refresh()
+
+    @property
+    def content_width(self) -> int:
+        """Cells the table needs for the columns it shows."""
+        return self._total_width
+
+    def on_resize(self) -> None:
+        self.fit_columns(self.size.width)
 
     # -- data -------------------------------------------------------------
 
@@ -250,9 +311,24 @@ class BookTable(ScrollView, can_focus=True):
         self.cursor_row = 0 if where == 0 else len(self.source) - 1
 
     def action_activate(self) -> None:
-        key = self.current_key
-        if key is not None:
-            self.post_message(self.CellActivated(self, key, self.current_column))
+        self.post_message(self.EditRequested(self, self.current_key, self.current_column))
+
+    def action_sort(self) -> None:
+        self.post_message(self.SortRequested(self, self.current_key, self.current_column))
+
+    def action_add(self) -> None:
+        self.post_message(self.AddRequested(self, self.current_key))
+
+    def action_delete(self) -> None:
+        if self.current_key is not None:
+            self.post_message(self.DeleteRequested(self, self.current_key))
+
+    def action_move(self) -> None:
+        if self.current_key is not None:
+            self.post_message(self.MoveRequested(self, self.current_key))
+
+    def action_details(self) -> None:
+        self.post_message(self.DetailsRequested(self, self.current_key))
 
     # -- painting ---------------------------------------------------------
 
@@ -286,6 +362,34 @@ class BookTable(ScrollView, can_focus=True):
             style = styles[tone] = self.get_component_rich_style(
                 f"book-table--{tone}", partial=True
             )
+        return style
+
+    def state_style(self, layers: tuple[str, ...]) -> Style:
+        """The table's style under tinted layers (e.g. ("alert", "cursor-row")): each
+        layer's translucent background is blended over the one below, as the eye sees
+        it; the text takes the top layer's colour that sets one (else the table's)."""
+        styles = self._pass_styles
+        key = "|".join(layers)
+        if styles is not None and key in styles:
+            return styles[key]
+        _, _, background, color = self.colors
+        text = Style()
+        for layer in layers:
+            if not layer:
+                continue
+            component = self.get_component_styles(f"book-table--{layer}")
+            if component.has_rule("background"):
+                background = background + component.background
+            if component.has_rule("color"):
+                color = component.color
+            text = text + self._style(layer)
+        style = (
+            self._base_style()
+            + text
+            + Style(color=(background + color).rich_color, bgcolor=background.rich_color)
+        )
+        if styles is not None:
+            styles[key] = style
         return style
 
     def _check_view(self) -> tuple[int, int]:
@@ -358,18 +462,22 @@ class BookTable(ScrollView, can_focus=True):
         strip = self._cache.get(index)
         if strip is not None:
             return strip
-        base = self._base_style()
         row_tone = self.source.row_tone(index)
-        row_style = base + self._style(row_tone) if row_tone else base
         is_cursor_row = index == self.cursor_row and self.has_focus
-        if is_cursor_row:
-            row_style = row_style + self._style("cursor-row")
+        layers = (row_tone, "cursor-row") if is_cursor_row else (row_tone,)
+        # A row in a state (edited, liquidated, under the cursor) is one colour on its
+        # tint, so that its text keeps its contrast; its marks (● ✗) say the state.
+        plain = not is_cursor_row and row_tone in ("", "stale")
+        row_style = self.state_style(layers)
         styled = []
         visible = self._visible
-        for col, cell in zip(visible, self.source.cells(index, visible), strict=True):
-            style = row_style + self._style(cell.tone) if cell.tone else row_style
+        row = self.source.row(index)
+        columns = self.columns
+        for col in visible:
+            cell = columns[col].cell(row)
+            style = row_style + self._style(cell.tone) if cell.tone and plain else row_style
             if is_cursor_row and col == self.cursor_col:
-                style = style + self._style("cursor")
+                style = self.state_style((row_tone, "cursor"))
             styled.append((cell.text, style))
         strip = self._fit(styled)
         self._cache[index] = strip

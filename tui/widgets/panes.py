@@ -1,229 +1,162 @@
-"""The four book panes: column layouts and row sources over a Report.
+"""The four book panes: each one shows its rows of a Report and decides itself
+whether a new report changes what it shows.
 
-Row sources format a row only when the table paints it, reading the
-Report's columnar position frame by index.
+Row sources format a row only when the table paints it; position rows are read
+from the Report's columnar position frame by index.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
+from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Vertical
 
-from core.model import base_asset, is_dated_symbol
+from core.model import MarketState, Portfolio
 from core.report import AssetRow, BasisRow, HoldingRow, Report
-from tui import format as fmt
-from tui.widgets.book_table import BookTable, Cell, Column, Tone
-
-HOLDING_COLUMNS = (
-    Column("asset", "Asset", 5, "left"),
-    Column("qty", "Qty", 10, editable=True),
-    Column("price", "Price", 9),
-    Column("value", "Value $", 9),
-    Column("weight", "Wt %", 6),
-    Column("beta", "β", 5),
-    Column("change", "24h %", 7),
-    Column("hedged", "Hedged", 6),
-    Column("net", "Net $", 9),
-    Column("cost", "Cost $", 9, editable=True),
-    Column("pnl", "PnL $", 9),
+from tui.columns import (
+    ALPHA_COLUMNS,
+    BASIS_COLUMNS,
+    HEDGE_COLUMNS,
+    HOLDING_COLUMNS,
+    POSITION_FIELDS,
+    SHOCKED_FIELDS,
+    Row,
+    Tone,
 )
+from tui.widgets.book_table import BookTable
 
-HEDGE_COLUMNS = (
-    Column("id", "Id", 8, "left"),
-    Column("symbol", "Contract", 11, "left", editable=True),
-    Column("side", "Side", 5, "left", editable=True),
-    Column("size", "Size", 9, editable=True),
-    Column("notional", "Notional $", 10),
-    Column("hedge", "Hedge", 5),
-    Column("upnl", "uPnL $", 8),
-    Column("liq", "Liq.", 9),
-    Column("dist", "Dist %", 6),
-    Column("funding", "Fund $/p", 8),
-    Column("entry", "Entry", 9, editable=True),
-    Column("mark", "Mark", 9),
-    Column("lev", "Lev", 5, editable=True),
-    Column("mode", "Mode", 4, "left", editable=True),
-    Column("margin", "Margin $", 9, editable=True),
-)
-
-ALPHA_COLUMNS = (
-    Column("id", "Id", 8, "left"),
-    Column("kind", "Kind", 5, "left"),
-    Column("symbol", "Contract", 11, "left", editable=True),
-    Column("side", "Side", 5, "left", editable=True),
-    Column("size", "Size", 9, editable=True),
-    Column("lev", "Lev", 5, editable=True),
-    Column("upnl", "uPnL $", 8),
-    Column("liq", "Liq.", 9),
-    Column("dist", "Dist %", 6),
-    Column("carry", "Carry %", 7),
-    Column("entry", "Entry", 9, editable=True),
-    Column("mark", "Mark", 9),
-    Column("notional", "Notional $", 10),
-    Column("mode", "Mode", 4, "left", editable=True),
-    Column("margin", "Margin $", 9, editable=True),
-    Column("spot_qty", "Spot leg", 8, editable=True),
-)
-
-BASIS_COLUMNS = (
-    Column("symbol", "Contract", 11, "left"),
-    Column("spot", "Spot", 9),
-    Column("futures", "Futures", 9),
-    Column("basis", "Basis", 7),
-    Column("basis_pct", "Basis %", 7),
-    Column("annualized", "Ann. %", 7),
-    Column("funding", "Fund %", 8),
-    Column("apr", "APR %", 6),
-    Column("next", "Next", 6),
-    Column("data", "Data", 5),
-)
+# Rows fetched from the frame per polars call: more than a tall screen shows.
+ROW_WINDOW = 128
 
 
-def contract_label(symbol: str, kind: str) -> str:
-    """'BTC/USDT:USDT' -> 'BTC perp'; 'BTC/USDT:USDT-261225' -> 'BTC 261225'."""
-    base = base_asset(symbol)
-    if kind == "swap":
-        settle = symbol.split(":", 1)[-1]
-        return f"{base} perp" if settle == "USDT" else f"{base} {settle} perp"
-    return f"{base} {symbol.rsplit('-', 1)[-1]}"
+@dataclass(frozen=True)
+class PaneView:
+    """What every pane is shown from: one report and the draft it was computed on."""
+
+    report: Report
+    portfolio: Portfolio
+    market: MarketState
+    edited: frozenset[str]
+    shock_pct: float
 
 
-class _RowTuple:
-    """A source over a tuple of report rows, keyed by one of their fields."""
+def shock_words(shock_pct: float) -> str:
+    """'under BTC −10 %' (a title's note of the scenario shown)."""
+    sign = "−" if shock_pct < 0 else "+"
+    return f"under BTC {sign}{abs(shock_pct):g} %"
 
-    rows: tuple
-    key_field: str
+
+class HoldingsSource:
+    def __init__(
+        self,
+        report: Report,
+        edited: frozenset[str],
+        notes: Mapping[str, str],
+        sort: tuple[str, bool] | None = None,
+        sort_field: str | None = None,
+    ) -> None:
+        self.report = report
+        self.sort = sort
+        rows: tuple[HoldingRow, ...] = report.holdings
+        if sort is not None and sort_field is not None:
+            key = sort_field
+            present = [r for r in rows if getattr(r, key) is not None]
+            missing = [r for r in rows if getattr(r, key) is None]
+            rows = (*sorted(present, key=lambda r: getattr(r, key), reverse=sort[1]), *missing)
+        self.rows = rows
+        self.assets: dict[str, AssetRow] = {a.asset: a for a in report.assets}
+        self.edited = edited
+        self.notes = notes
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def key(self, index: int) -> str:
-        return getattr(self.rows[index], self.key_field)
+        return self.rows[index].asset
 
-    def cells(self, index: int, columns: Sequence[int]) -> Sequence[Cell]:
-        row = self.row_cells(index)
-        return tuple(row[i] for i in columns)
-
-    def row_cells(self, index: int) -> Sequence[Cell]:
-        """Every cell of a row, in column order (a short row costs little to format whole)."""
-        raise NotImplementedError
-
-
-class HoldingsSource(_RowTuple):
-    key_field = "asset"
-
-    def __init__(self, report: Report, edited: frozenset[str]) -> None:
-        self.report = report
-        self.rows: tuple[HoldingRow, ...] = report.holdings
-        self.assets: dict[str, AssetRow] = {a.asset: a for a in report.assets}
-        self.edited = edited
+    def row(self, index: int) -> Row:
+        h = self.rows[index]
+        return {
+            "holding": h,
+            "asset": self.assets.get(h.asset),
+            "edited": h.asset in self.edited,
+            "holding_note": self.notes.get(h.asset, ""),
+        }
 
     def row_tone(self, index: int) -> Tone:
         return "edited" if self.rows[index].asset in self.edited else ""
-
-    def row_cells(self, index: int) -> Sequence[Cell]:
-        h = self.rows[index]
-        asset = self.assets.get(h.asset)
-        beta = "—" if h.stable else f"{h.beta:.2f}" + ("?" if h.beta_assumed else "")
-        return (
-            Cell(h.asset),
-            Cell(fmt.qty(h.qty)),
-            Cell(fmt.price(h.price), "stale" if h.stale else ""),
-            Cell(fmt.usd(h.value_usd)),
-            Cell(fmt.pct(h.weight_pct, 1)),
-            Cell(beta, "muted" if h.beta_assumed else ""),
-            Cell(fmt.pct(h.change_24h_pct, 2, signed=True), fmt.tone_of(h.change_24h_pct)),
-            Cell(fmt.ratio_pct(asset.hedge_ratio, 0) if asset else "—"),
-            Cell(fmt.usd(asset.net_usd, signed=True) if asset else "—"),
-            Cell(fmt.usd(h.cost_usd)),
-            Cell(fmt.usd(h.pnl_usd, signed=True), fmt.tone_of(h.pnl_usd)),
-        )
-
-
-# Rows fetched from the frame per polars call: more than a tall screen shows.
-ROW_WINDOW = 128
-
-# Which frame column a position table's column sorts by.
-SORT_FIELDS = {
-    "id": "id",
-    "kind": "kind",
-    "symbol": "symbol",
-    "side": "side",
-    "size": "size",
-    "notional": "notional_usd",
-    "hedge": "hedge_ratio",
-    "upnl": "unrealized_pnl_usd",
-    "liq": "liquidation_price",
-    "dist": "distance_to_liquidation_pct",
-    "funding": "funding_usd_per_period",
-    "carry": "carry_apr_pct",
-    "entry": "entry_price",
-    "mark": "mark_price",
-    "lev": "leverage",
-    "mode": "margin_mode",
-    "margin": "margin_usd",
-    "spot_qty": "spot_qty",
-}
 
 
 class PositionSource:
     """Rows of one book, read from the report's position frame on demand."""
 
-    FIELDS = (
-        "id kind symbol side size notional_usd hedge_ratio unrealized_pnl_usd liquidation_price "
-        "distance_to_liquidation_pct funding_usd_per_period carry_apr_pct entry_price mark_price "
-        "leverage margin_mode margin_usd spot_qty stale"
-    ).split()
-
     def __init__(
         self,
         report: Report,
         book: str,
-        columns: Sequence[Column],
         edited: frozenset[str],
         liquidated: frozenset[str],
+        notes: Mapping[str, str],
         sort: tuple[str, bool] | None = None,
+        sort_field: str | None = None,
     ) -> None:
         frame = report.position_frame
         self.report_frame = frame
         self.sort = sort
+        self.shocked = bool(report.scenario.shock_pct)
+        # Under a shock, the scenario's figures in place of today's.
+        swap = SHOCKED_FIELDS if self.shocked else {}
+        selected = [
+            pl.col(swap[name]).alias(name) if name in swap else pl.col(name)
+            for name in POSITION_FIELDS
+        ]
+        self.names = list(POSITION_FIELDS)
         self.frame = (
-            frame.filter(pl.col("book") == book).select(self.FIELDS) if frame.height else frame
+            frame.filter(pl.col("book") == book).select(selected) if frame.height else frame
         )
-        field = SORT_FIELDS.get(sort[0]) if sort else None
-        if field and self.frame.height:
-            self.frame = self.frame.sort(field, descending=sort[1], nulls_last=True)
+        if sort_field and sort_field in self.frame.columns and self.frame.height:
+            self.frame = self.frame.sort(
+                sort_field, descending=bool(sort and sort[1]), nulls_last=True
+            )
         self.ids: list[str] = self.frame["id"].to_list() if self.frame.height else []
-        self.columns = columns
         self.edited = edited
         self.liquidated = liquidated
+        self.notes = notes
         self._window_start = 0
         self._window: list[tuple] = []
 
-    def shows_the_same_rows(
-        self, report: Report, columns: Sequence[Column], sort: tuple[str, bool] | None
-    ) -> bool:
+    def shows_the_same_rows(self, report: Report, sort: tuple[str, bool] | None) -> bool:
         """Would a source over `report` read the same rows? Compared on the report's
         columns (a few microseconds each), before any filtering or sorting."""
         frame = report.position_frame
-        if self.columns != columns or self.sort != sort or self.report_frame.shape != frame.shape:
+        if (
+            self.sort != sort
+            or self.report_frame.shape != frame.shape
+            or self.shocked != bool(report.scenario.shock_pct)
+        ):
             return False
         old = self.report_frame
-        return all(old[name].equals(frame[name]) for name in ("book", *self.FIELDS))
+        names = ("book", *POSITION_FIELDS, *(SHOCKED_FIELDS.values() if self.shocked else ()))
+        return all(old[name].equals(frame[name]) for name in names)
 
-    def with_highlights(self, edited: frozenset[str], liquidated: frozenset[str]) -> PositionSource:
-        """The same rows with other edited and liquidated marks."""
+    def with_highlights(
+        self, edited: frozenset[str], liquidated: frozenset[str], notes: Mapping[str, str]
+    ) -> PositionSource:
+        """The same rows with other edited and liquidated marks (and notes)."""
         source = copy.copy(self)
-        source.edited, source.liquidated = edited, liquidated
+        source.edited, source.liquidated, source.notes = edited, liquidated, notes
         return source
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def _row(self, index: int) -> tuple:
+    def _values(self, index: int) -> tuple:
         """One row's values; fetched a screenful at a time (one polars call per window)."""
         offset = index - self._window_start
         if 0 <= offset < len(self._window):
@@ -235,117 +168,214 @@ class PositionSource:
     def key(self, index: int) -> str:
         return self.ids[index]
 
+    def row(self, index: int) -> Row:
+        row = dict(zip(self.names, self._values(index), strict=True))
+        pid = row["id"]
+        row["edited"] = pid in self.edited
+        row["liquidated"] = pid in self.liquidated
+        row["note"] = self.notes.get(pid, "")
+        return row
+
     def row_tone(self, index: int) -> Tone:
         pid = self.ids[index]
         if pid in self.liquidated:
             return "alert"
         return "edited" if pid in self.edited else ""
 
-    def cells(self, index: int, columns: Sequence[int]) -> Sequence[Cell]:
-        """Only the asked columns are formatted: a wide book shows a part of its row."""
-        row = dict(zip(self.FIELDS, self._row(index), strict=True))
-        return tuple(_POSITION_CELLS[self.columns[i].key](self, row) for i in columns)
 
-    def id_cell(self, pid: str) -> Cell:
-        # A mark that survives the cursor highlight: liquidated under the shock.
-        return Cell(f"✗ {pid}", "negative") if pid in self.liquidated else Cell(pid)
-
-
-def _dist_cell(dist: float | None) -> Cell:
-    return Cell(fmt.pct(dist, 1), "alert" if dist is not None and dist < 10 else "")
-
-
-def _symbol_cell(symbol: str) -> Cell:
-    return Cell(contract_label(symbol, "future" if is_dated_symbol(symbol) else "swap"))
-
-
-# How each position column reads a row (a dict of PositionSource.FIELDS).
-_POSITION_CELLS: dict[str, Callable[[PositionSource, dict], Cell]] = {
-    "id": lambda source, r: source.id_cell(r["id"]),
-    "kind": lambda source, r: Cell("basis" if r["kind"] == "basis" else "dir"),
-    "symbol": lambda source, r: _symbol_cell(r["symbol"]),
-    "side": lambda source, r: Cell(r["side"], "positive" if r["side"] == "long" else "negative"),
-    "size": lambda source, r: Cell(fmt.qty(r["size"])),
-    "notional": lambda source, r: Cell(fmt.usd(r["notional_usd"])),
-    "hedge": lambda source, r: Cell(fmt.ratio_pct(r["hedge_ratio"], 0)),
-    "upnl": lambda source, r: Cell(
-        fmt.usd(r["unrealized_pnl_usd"], signed=True), fmt.tone_of(r["unrealized_pnl_usd"])
-    ),
-    "liq": lambda source, r: Cell(fmt.price(r["liquidation_price"])),
-    "dist": lambda source, r: _dist_cell(r["distance_to_liquidation_pct"]),
-    "funding": lambda source, r: Cell(
-        fmt.usd_cents(r["funding_usd_per_period"], signed=True),
-        fmt.tone_of(r["funding_usd_per_period"]),
-    ),
-    "carry": lambda source, r: Cell(
-        fmt.pct(r["carry_apr_pct"], 1, signed=True), fmt.tone_of(r["carry_apr_pct"])
-    ),
-    "entry": lambda source, r: Cell(fmt.price(r["entry_price"])),
-    "mark": lambda source, r: Cell(fmt.price(r["mark_price"]), "stale" if r["stale"] else ""),
-    # An isolated position shows its effective leverage (notional at mark / its margin).
-    "lev": lambda source, r: Cell(f"{r['leverage']:.3g}x" if r["leverage"] is not None else "—"),
-    "mode": lambda source, r: Cell("iso" if r["margin_mode"] == "isolated" else "x"),
-    "margin": lambda source, r: Cell(fmt.usd(r["margin_usd"])),
-    "spot_qty": lambda source, r: Cell(fmt.qty(r["spot_qty"]) if r["kind"] == "basis" else "—"),
-}
-
-
-class BasisSource(_RowTuple):
-    key_field = "symbol"
-
+class BasisSource:
     def __init__(self, report: Report, clock_ms: int) -> None:
-        self.rows: Sequence[BasisRow] = report.basis_rows
+        self.rows: Any = report.basis_rows
         self.clock_ms = clock_ms
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def key(self, index: int) -> str:
+        return self.rows[index].symbol
+
+    def row(self, index: int) -> Row:
+        b: BasisRow = self.rows[index]
+        return {"basis": b, "clock_ms": self.clock_ms}
 
     def row_tone(self, index: int) -> Tone:
         return "stale" if self.rows[index].stale else ""
 
-    def row_cells(self, index: int) -> Sequence[Cell]:
-        b = self.rows[index]
-        until = b.next_funding_ms - self.clock_ms if b.next_funding_ms else None
-        funding_pct = None if b.funding_rate is None else b.funding_rate * 100
-        return (
-            Cell(contract_label(b.symbol, b.kind) + (" !" if b.stale else "")),
-            Cell(fmt.price(b.spot)),
-            Cell(fmt.price(b.futures)),
-            Cell(fmt.usd_cents(b.basis, signed=True), fmt.tone_of(b.basis)),
-            Cell(fmt.pct(b.basis_pct, 3, signed=True), fmt.tone_of(b.basis_pct)),
-            Cell(fmt.pct(b.annualized_pct, 1, signed=True), fmt.tone_of(b.annualized_pct)),
-            Cell(fmt.pct(funding_pct, 4, signed=True), fmt.tone_of(funding_pct)),
-            Cell(fmt.pct(b.funding_apr_pct, 1, signed=True), fmt.tone_of(b.funding_apr_pct)),
-            Cell(fmt.countdown(until) if b.kind == "swap" else f"{b.days_to_expiry or 0:.0f}d"),
-            Cell("stale" if b.stale else "ok", "stale" if b.stale else "muted"),
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+class Pane(Vertical):
+    """A bordered pane holding one book table; it repaints itself from a PaneView."""
+
+    DEFAULT_CLASSES = "pane"
+
+    def __init__(self, title: str, table: BookTable, pane_id: str) -> None:
+        super().__init__(id=pane_id)
+        self.table = table
+        self.title = title
+        self.border_title = title
+        self._shown_titles: tuple[str, str] = (title, "")
+
+    def compose(self) -> ComposeResult:
+        yield self.table
+
+    @property
+    def rows_wanted(self) -> int:
+        """Lines the pane needs to show every row (header and border included)."""
+        return len(self.table.source) + 3
+
+    def show(self, view: PaneView) -> None:
+        """Show the view's rows where they differ from what is on screen."""
+        raise NotImplementedError
+
+    def sortable(self, column_key: str) -> str | None:
+        """The field a column sorts by, or None."""
+        column = next((c for c in self.table.all_columns if c.key == column_key), None)
+        return column.sort if column else None
+
+    def _set_titles(self, title: str, subtitle: str) -> None:
+        # Setting a border title repaints the whole pane, even to the same text.
+        if self._shown_titles != (title, subtitle):
+            self._shown_titles = (title, subtitle)
+            self.border_title = title
+            self.border_subtitle = subtitle
+
+
+class HoldingsPane(Pane):
+    def __init__(self) -> None:
+        super().__init__(
+            "1 Holdings · core",
+            HoldingsTable(
+                HOLDING_COLUMNS,
+                "no holdings — press a to add one",
+                book="holdings",
+                id="holdings-table",
+            ),
+            "pane-holdings",
         )
+        self._inputs: tuple = ()
+        self._rows: tuple = ()
+
+    def show(self, view: PaneView) -> None:
+        report, table = view.report, self.table
+        holdings = view.portfolio.holdings
+        # The rows are made from the holdings, the market, the shock and the futures
+        # (hedge ratios): identical inputs read the same rows without building them.
+        inputs = (holdings, view.portfolio.positions, view.market, view.shock_pct)
+        shown = table.source
+        same_inputs = len(inputs) == len(self._inputs) and all(
+            a is b or a == b for a, b in zip(inputs, self._inputs, strict=True)
+        )
+        notes = {h.asset: h.note for h in holdings if h.note}
+        if not (
+            isinstance(shown, HoldingsSource)
+            and shown.sort == table.sort
+            and shown.edited == view.edited
+            and shown.notes == notes
+            and (same_inputs or self._same_rows(report))
+        ):
+            sort_field = self.sortable(table.sort[0]) if table.sort else None
+            table.set_source(HoldingsSource(report, view.edited, notes, table.sort, sort_field))
+            self._rows = (report.holdings, report.assets)
+        self._inputs = inputs
+        spot = report.totals.spot_value_usd
+        self._set_titles(self.title, f"{_count(len(holdings), 'asset')} · spot {spot:,.0f} $")
+
+    def _same_rows(self, report: Report) -> bool:
+        return bool(self._rows) and self._rows == (report.holdings, report.assets)
+
+
+class PositionPane(Pane):
+    def __init__(self, book: str) -> None:
+        hedge = book == "hedge"
+        title = "2 Hedge overlay" if hedge else "3 Alpha engine"
+        empty = (
+            "no hedges — press a to add one" if hedge else "no alpha positions — press a to add one"
+        )
+        super().__init__(
+            title,
+            PositionTable(
+                HEDGE_COLUMNS if hedge else ALPHA_COLUMNS, empty, book=book, id=f"{book}-table"
+            ),
+            f"pane-{book}",
+        )
+        self.book = book
+        self._counted: tuple[object, int] = ((), 0)
+
+    def show(self, view: PaneView) -> None:
+        report, table = view.report, self.table
+        shown = table.source
+        liquidated = report.liquidated_in_scenario
+        positions = view.portfolio.positions
+        notes = {p.id: p.note for p in positions if p.note}
+        if not (
+            isinstance(shown, PositionSource) and shown.shows_the_same_rows(report, table.sort)
+        ):
+            sort_field = self.sortable(table.sort[0]) if table.sort else None
+            table.set_source(
+                PositionSource(
+                    report, self.book, view.edited, liquidated, notes, table.sort, sort_field
+                )
+            )
+        elif shown.edited != view.edited or shown.liquidated != liquidated or shown.notes != notes:
+            # Same figures, other highlights: repaint only the rows that changed tone.
+            changed = (shown.edited ^ view.edited) | (shown.liquidated ^ liquidated)
+            changed |= {
+                k for k in set(notes) | set(shown.notes) if notes.get(k) != shown.notes.get(k)
+            }
+            table.set_source(shown.with_highlights(view.edited, liquidated, notes), changed=changed)
+        if self._counted[0] is not positions:
+            self._counted = (positions, sum(p.book == self.book for p in positions))
+        title = self.title + (f" · {shock_words(view.shock_pct)}" if view.shock_pct else "")
+        self._set_titles(title, _count(self._counted[1], "position"))
+
+
+class BasisPane(Pane):
+    def __init__(self) -> None:
+        super().__init__(
+            "4 Basis ticker",
+            BookTable(BASIS_COLUMNS, "no futures quotes yet", book="basis", id="basis-table"),
+            "pane-basis",
+        )
+
+    def show(self, view: PaneView) -> None:
+        report, table = view.report, self.table
+        shown = table.source
+        if not (
+            isinstance(shown, BasisSource)
+            and shown.clock_ms == view.market.clock_ms
+            and shown.rows is report.basis_rows
+        ):
+            table.set_source(BasisSource(report, view.market.clock_ms))
+        self._set_titles(self.title, f"{view.market.exchange or 'market'} · {view.market.status}")
+
+    def sortable(self, column_key: str) -> str | None:
+        return None
+
+
+_ROW_BINDINGS = [
+    Binding("a", "add", "Add", id="edit.add-row", tooltip="add a row to the focused pane"),
+    Binding(
+        "d", "delete", "Delete", id="edit.delete-row", tooltip="delete the row under the cursor"
+    ),
+    Binding("i", "details", "Details", id="pane.details", tooltip="every figure of the row"),
+]
 
 
 class HoldingsTable(BookTable):
-    BINDINGS = [
-        Binding("a", "app.add_row", "Add"),
-        Binding("d", "app.delete_row", "Delete"),
-    ]
+    BINDINGS = list(_ROW_BINDINGS)
 
 
 class PositionTable(BookTable):
     BINDINGS = [
-        Binding("a", "app.add_row", "Add"),
-        Binding("d", "app.delete_row", "Delete"),
-        Binding("m", "app.move_row", "Move book"),
-        Binding("i", "app.position_details", "Details"),
-        Binding("s", "app.sort_rows", "Sort"),
+        *_ROW_BINDINGS,
+        Binding(
+            "m",
+            "move",
+            "Move book",
+            id="edit.move-row",
+            tooltip="move a position between hedge overlay and alpha engine",
+        ),
     ]
-
-
-def holdings_table() -> BookTable:
-    return HoldingsTable(HOLDING_COLUMNS, "no holdings — press a to add one", id="holdings-table")
-
-
-def hedge_table() -> BookTable:
-    return PositionTable(HEDGE_COLUMNS, "no hedges — press a to add one", id="hedge-table")
-
-
-def alpha_table() -> BookTable:
-    return PositionTable(ALPHA_COLUMNS, "no alpha positions — press a to add one", id="alpha-table")
-
-
-def basis_table() -> BookTable:
-    return BookTable(BASIS_COLUMNS, "no futures quotes yet", id="basis-table")

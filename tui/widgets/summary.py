@@ -13,11 +13,14 @@ from textual.widgets import Static
 
 from core.report import Report
 from tui import format as fmt
+from tui.text import escape
 
 # Markup tags of the chunks ([b], [/], [$warning], [dim], [reverse]); text never has a
 # literal "[" because notes are escaped.
 _MARKUP_TAG = re.compile(r"(?<!\\)\[[^\[\]]*\]")
 
+# Marks a chunk that gives way when its line is full (three-line bar).
+OPTIONAL = "\x00"
 HEALTH_VAR = {"ok": "$success", "warn": "$warning", "danger": "$error"}
 FEED_VAR = {"live": "$success", "replay": "$accent", "stale": "$warning", "offline": "$error"}
 
@@ -49,53 +52,102 @@ def summary_chunks(report: Report, saved: Report | None, feed: FeedView, dirty: 
     t = report.totals
     s = saved.totals if saved else None
     health = HEALTH_VAR.get(t.health, "$error")
+    # Three lines at 120 columns: the book, its risk, then the scenario and the feed.
+    # Optional chunks give way when a line is full (their figures are elsewhere too).
     chunks = [
-        f"[b]Equity[/] {fmt.usd(t.equity)}{_delta(t.equity, s and s.equity)}",
+        f"[b]Equity[/] {fmt.usd(t.equity)}{_delta(t.equity, s.equity if s else None)}",
         f"[b]Net[/] {fmt.usd(t.net_exposure_usd, signed=True)} "
-        f"({fmt.pct(t.net_exposure_pct, 1)}){_delta(t.net_exposure_usd, s and s.net_exposure_usd)}",
-        f"[b]Margin[/] [{health}]{fmt.ratio_pct(t.margin_ratio)} {t.health.upper()}[/]"
-        f"{_delta(t.margin_ratio, s and s.margin_ratio, ratio=True)}",
+        f"({fmt.pct(t.net_exposure_pct, 1)})"
+        f"{_delta(t.net_exposure_usd, s.net_exposure_usd if s else None)}",
         f"[b]β-wtd[/] {fmt.usd(t.beta_weighted_exposure_usd, signed=True)}"
-        f"{_delta(t.beta_weighted_exposure_usd, s and s.beta_weighted_exposure_usd)}",
+        f"{_delta(t.beta_weighted_exposure_usd, s.beta_weighted_exposure_usd if s else None)}",
         f"[b]Gross[/] {fmt.usd(t.gross_exposure_usd)}"
-        f"{_delta(t.gross_exposure_usd, s and s.gross_exposure_usd)}",
+        f"{_delta(t.gross_exposure_usd, s.gross_exposure_usd if s else None)}",
+        f"[b]uPnL[/] {fmt.usd(t.unrealized_pnl_usd, signed=True)}",
+        OPTIONAL + f"[b]Fund[/] {fmt.usd_cents(t.funding_usd_per_period, signed=True)} $/8h",
         "\n",
+        f"[b]Margin[/] [{health}]{fmt.ratio_pct(t.margin_ratio)} {t.health.upper()}[/]"
+        f"{_delta(t.margin_ratio, s.margin_ratio if s else None, ratio=True)}",
     ]
+    chunks += nearest_liquidation(report)
     for name, a in report.allocation.items():
         mark = "[$success]✓[/]" if a.in_band else "[$warning]✗[/]"
-        chunks.append(f"[b]{name}[/] {fmt.pct(a.pct, 1)} [dim]{a.band[0]:g}–{a.band[1]:g}[/]{mark}")
-    chunks.append(f"[b]uPnL[/] {fmt.usd(t.unrealized_pnl_usd, signed=True)}")
-    chunks.append(f"[b]Fund[/] {fmt.usd_cents(t.funding_usd_per_period, signed=True)}/8h")
+        # The hedge bucket is a share of the core book, the others of equity.
+        of = " of core" if name == "hedge" else ""
+        chunks.append(
+            f"[b]{name}[/] {band_pct(a.pct, a.band)}{of} [dim]{a.band[0]:g}–{a.band[1]:g}[/]{mark}"
+        )
     chunks.append("\n")
-    feed_var = FEED_VAR.get(feed.status, "$warning")
-    chunks.append(
-        f"[b]Feed[/] [{feed_var}]{feed.status.upper()}[/] {feed.clock_text} "
-        f"age {fmt.age(feed.age_ms)}"
-    )
     sc = report.scenario
     if sc.shock_pct:
-        liq = f" [$error]{len(sc.liquidated)} liq.[/]" if sc.liquidated else ""
+        liq = f" [$error]✗ {len(sc.liquidated)} liq.[/]" if sc.liquidated else ""
         chunks.append(
             f"[b]Shock[/] [reverse]{sc.shock_pct:+g}%[/] PnL {fmt.usd(sc.pnl_usd, signed=True)} "
-            f"mr {fmt.ratio_pct(sc.margin_ratio)}{liq}"
+            f"→ equity {fmt.usd(sc.equity)} mr {fmt.ratio_pct(sc.margin_ratio)}{liq}"
         )
     else:
         chunks.append("[b]Shock[/] 0%")
     if dirty:
         chunks.append(f"[$warning]● draft: {dirty} change{'s' if dirty != 1 else ''}[/]")
+    feed_var = FEED_VAR.get(feed.status, "$warning")
+    chunks.append(
+        f"[b]Feed[/] [{feed_var}]{feed.status.upper()}[/] {feed.clock_text} "
+        f"age {fmt.age(feed.age_ms)}"
+    )
+    chunks += shock_to_liquidation(report)
     if feed.note:
-        chunks.append(f"[$warning]{feed.note}[/]")
+        chunks.append(OPTIONAL + f"[$warning]{feed.note}[/]")
     if report.warnings:
         count = len(report.warnings)
-        chunks.append(f"[$warning]⚠ {count} note{'s' if count != 1 else ''} (w)[/]")
+        chunks.append(OPTIONAL + f"[$warning]⚠ {count} note{'s' if count != 1 else ''} (w)[/]")
     return chunks
 
 
-def pack_lines(chunks: list[str], width: int) -> str:
-    """Join chunks two spaces apart, wrapping at `width`; '\\n' prefers a break."""
+def band_pct(pct: float | None, band: tuple[float, float]) -> str:
+    """A share with the digits that decide its ✓/✗: 9.96 % against a floor of 10 reads
+    '9.96%', not '10.0%'."""
+    if pct is None:
+        return fmt.pct(pct)
+    digits = 1
+    while digits < 4 and any(round(pct, digits) == edge and pct != edge for edge in band):
+        digits += 1
+    return fmt.pct(pct, digits)
+
+
+def nearest_liquidation(report: Report) -> list[str]:
+    """'Liq. a-eth 49.8%': the position nearest its liquidation price."""
+    frame = report.position_frame
+    if not frame.height:
+        return []
+    near = frame.filter(frame["distance_to_liquidation_pct"].is_not_null())
+    if not near.height:
+        return []
+    row = near.sort("distance_to_liquidation_pct").row(0, named=True)
+    dist = row["distance_to_liquidation_pct"]
+    tone = "$error" if dist < 10 else "$warning" if dist < 25 else "$foreground"
+    return [f"[b]Liq.[/] [{tone}]{escape(row['id'])} {fmt.pct(dist, 1)}[/]"]
+
+
+def shock_to_liquidation(report: Report) -> list[str]:
+    """'BTC→liq. −41.5% / +99.1%': the smallest BTC fall and rise that liquidate anything."""
+    moves = [
+        fmt.pct(v, 1, signed=True)
+        for v in (report.totals.liquidation_shock_down_pct, report.totals.liquidation_shock_up_pct)
+        if v is not None
+    ]
+    return [OPTIONAL + f"[b]BTC→liq.[/] {' / '.join(moves)}"] if moves else []
+
+
+def pack_lines(chunks: list[str], width: int, max_lines: int | None = None) -> str:
+    """Join chunks two spaces apart, wrapping at `width`; '\\n' prefers a break.
+    With `max_lines`, chunks that find no room are left out (they are in the notes, w)."""
     lines: list[str] = []
     line, used = "", 0
     for chunk in chunks:
+        if max_lines is not None and len(lines) >= max_lines:
+            break
+        optional = chunk.startswith(OPTIONAL)
+        chunk = chunk.removeprefix(OPTIONAL)
         if chunk == "\n":
             if line:
                 lines.append(line)
@@ -103,18 +155,25 @@ def pack_lines(chunks: list[str], width: int) -> str:
             continue
         size = cell_length(_MARKUP_TAG.sub("", chunk))
         if line and used + 2 + size > width:
+            if optional and max_lines is not None:
+                continue  # gives way on a full line
             lines.append(line)
             line, used = "", 0
         line, used = (f"{line}  {chunk}", used + 2 + size) if line else (chunk, size)
-    if line:
+    if line and (max_lines is None or len(lines) < max_lines):
         lines.append(line)
     return "\n".join(lines)
+
+
+# At least this wide, the bar keeps to three lines.
+THREE_LINES_WIDTH = 118
 
 
 def summary_markup(
     report: Report, saved: Report | None, feed: FeedView, dirty: int, width: int = 200
 ) -> str:
-    return pack_lines(summary_chunks(report, saved, feed, dirty), width)
+    max_lines = 3 if width >= THREE_LINES_WIDTH else None
+    return pack_lines(summary_chunks(report, saved, feed, dirty), width, max_lines)
 
 
 class SummaryBar(Vertical):
