@@ -1,0 +1,277 @@
+"""Alerts: thresholds of [alerts] crossed at current prices, and a hysteresis
+tracker so that the app says each crossing once."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from core.model import MarketState, Portfolio
+from core.report import Report
+from core.risk.carry import single_leg_trades
+from core.risk.settings import AlertThresholds
+from core.risk.suggest import net_beta
+
+KINDS = (
+    "margin_ratio_warn",
+    "margin_ratio_danger",
+    "liquidation_distance",
+    "basis",
+    "funding_apr",
+    "funding_flip",
+    "stale",
+    "single_leg",
+    "net_beta",
+)
+# Severity within a family: a higher one supersedes a lower one for the same target.
+_SEVERITY = {"margin_ratio_warn": 1, "margin_ratio_danger": 2}
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str
+    target: str  # a position id, a symbol, "account" / "account:<venue>", or "book"
+    value: float | None
+    threshold: float
+    message: str
+
+    @property
+    def family(self) -> str:
+        return "margin_ratio" if self.kind.startswith("margin_ratio") else self.kind
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.family, self.target)
+
+    @property
+    def severity(self) -> int:
+        return _SEVERITY.get(self.kind, 1)
+
+    @property
+    def urgent(self) -> bool:
+        return self.kind in ("margin_ratio_danger", "liquidation_distance", "single_leg")
+
+    def to_json(self) -> dict:
+        value = self.value if self.value is None or math.isfinite(self.value) else None
+        return {
+            "kind": self.kind,
+            "target": self.target,
+            "value": value,
+            "threshold": self.threshold,
+            "message": self.message,
+        }
+
+
+def _ratio_text(value: float | None) -> str:
+    return "undefined (no margin balance)" if value is None else f"{value * 100:.1f} %"
+
+
+def _margin_alert(target: str, what: str, ratio: float | None, t: AlertThresholds) -> Alert | None:
+    """Danger supersedes warn: at most one margin alert per target."""
+    if ratio is None or ratio >= t.margin_ratio_danger:
+        return Alert(
+            "margin_ratio_danger",
+            target,
+            ratio,
+            t.margin_ratio_danger,
+            f"{what} margin ratio {_ratio_text(ratio)} at or above danger "
+            f"{t.margin_ratio_danger * 100:g} %",
+        )
+    if ratio >= t.margin_ratio_warn:
+        return Alert(
+            "margin_ratio_warn",
+            target,
+            ratio,
+            t.margin_ratio_warn,
+            f"{what} margin ratio {_ratio_text(ratio)} at or above warn "
+            f"{t.margin_ratio_warn * 100:g} %",
+        )
+    return None
+
+
+def _ratio(maintenance: float, balance: float) -> float | None:
+    if maintenance == 0:
+        return 0.0
+    return maintenance / balance if balance > 0 else None
+
+
+def margin_ratios(report: Report, portfolio: Portfolio) -> list[tuple[str, str, float | None]]:
+    """(target, label, ratio): every cross account (with positions) and isolated position.
+
+    The ratio is maintenance margin / margin balance (DESIGN): an isolated position's
+    balance is its wallet + uPnL, a cross account's its wallet + the cross uPnL.
+    """
+    out: list[tuple[str, str, float | None]] = []
+    venues = {p.id: p.venue for p in portfolio.positions}
+    cross: dict[str, tuple[float, float]] = {}
+    for p in report.positions:
+        if p.margin_mode == "cross":
+            mm, upnl = cross.get(venues.get(p.id, ""), (0.0, 0.0))
+            cross[venues.get(p.id, "")] = (
+                mm + p.maintenance_margin_usd,
+                upnl + p.unrealized_pnl_usd,
+            )
+    several = len(cross) > 1
+    for venue, (mm, upnl) in sorted(cross.items()):
+        # [accounts.<venue>] holds another venue's wallet; the default venue's is [account].
+        wallet = portfolio.accounts.get(venue, portfolio.collateral_usd)
+        target = f"account:{venue or 'default'}" if several else "account"
+        out.append((target, "cross account", _ratio(mm, wallet + upnl)))
+    for p in report.positions:
+        if p.margin_mode == "isolated":
+            ratio = _ratio(p.maintenance_margin_usd, p.margin_usd + p.unrealized_pnl_usd)
+            out.append((p.id, p.id, ratio))
+    return out
+
+
+def current_alerts(
+    report: Report,
+    portfolio: Portfolio,
+    market: MarketState,
+    thresholds: AlertThresholds,
+    previous_funding: Mapping[str, float] | None = None,
+) -> tuple[Alert, ...]:
+    """Every threshold crossed now. `report` must be at zero shock (current prices)."""
+    if report.scenario.shock_pct != 0:
+        raise ValueError("alerts use current prices: pass the report at zero shock")
+    t = thresholds
+    alerts: list[Alert] = []
+    for target, what, ratio in margin_ratios(report, portfolio):
+        alert = _margin_alert(target, what, ratio, t)
+        if alert is not None:
+            alerts.append(alert)
+    if t.liquidation_distance_pct is not None:
+        for p in report.positions:
+            d = p.distance_to_liquidation_pct
+            if d is not None and math.isfinite(d) and d < t.liquidation_distance_pct:
+                alerts.append(
+                    Alert(
+                        "liquidation_distance",
+                        p.id,
+                        d,
+                        t.liquidation_distance_pct,
+                        f"{p.id} is {d:.2f} % from liquidation "
+                        f"(alert under {t.liquidation_distance_pct:g} %)",
+                    )
+                )
+    for b in report.basis:
+        if t.basis_pct is not None:
+            value = b.annualized_pct if b.kind == "future" else b.basis_pct
+            what = "annualized basis" if b.kind == "future" else "basis"
+            if value is not None and abs(value) >= t.basis_pct:
+                alerts.append(
+                    Alert(
+                        "basis",
+                        b.symbol,
+                        value,
+                        t.basis_pct,
+                        f"{b.symbol} {what} {value:+.2f} % beyond ±{t.basis_pct:g} %",
+                    )
+                )
+        if (
+            t.funding_apr_pct is not None
+            and b.funding_apr_pct is not None
+            and abs(b.funding_apr_pct) >= t.funding_apr_pct
+        ):
+            alerts.append(
+                Alert(
+                    "funding_apr",
+                    b.symbol,
+                    b.funding_apr_pct,
+                    t.funding_apr_pct,
+                    f"{b.symbol} funding APR {b.funding_apr_pct:+.2f} % beyond "
+                    f"±{t.funding_apr_pct:g} %",
+                )
+            )
+        previous = (previous_funding or {}).get(b.symbol)
+        rate = b.funding_rate
+        if previous is not None and rate is not None and previous * rate < 0:
+            alerts.append(
+                Alert(
+                    "funding_flip",
+                    b.symbol,
+                    rate,
+                    0.0,
+                    f"{b.symbol} funding flipped from {previous * 100:+.4f} % to "
+                    f"{rate * 100:+.4f} %: "
+                    + ("shorts now pay longs" if rate < 0 else "longs now pay shorts"),
+                )
+            )
+    alerts.extend(stale_alerts(market, t))
+    for leg in single_leg_trades(portfolio, market):
+        alerts.append(
+            Alert(
+                "single_leg",
+                leg.position_id,
+                None,
+                0.0,
+                f"{leg.position_id}: basis trade with a single leg ({leg.reason})",
+            )
+        )
+    return tuple(alerts)
+
+
+def stale_alerts(market: MarketState, t: AlertThresholds) -> list[Alert]:
+    """A quote older than stale_s (else the feed's stale_after_s), or a feed not live."""
+    limit_s = t.stale_s if t.stale_s is not None else market.stale_after_ms / 1000.0
+    out = []
+    quotes = [(q.symbol, q.ts_ms) for q in market.spot.values()]
+    quotes += [(q.symbol, q.ts_ms) for q in market.contracts.values()]
+    for symbol, ts in quotes:
+        age_s = (market.clock_ms - ts) / 1000.0 if ts > 0 else None
+        if market.status in ("stale", "offline") or age_s is None or age_s > limit_s:
+            shown = "never quoted" if age_s is None else f"last quote {age_s:.0f} s old"
+            out.append(
+                Alert(
+                    "stale",
+                    symbol,
+                    age_s,
+                    limit_s,
+                    f"{symbol} is stale ({shown}, feed {market.status}; limit {limit_s:g} s)",
+                )
+            )
+    return out
+
+
+def net_beta_alert(report: Report, band: tuple[float, float] | None) -> Alert | None:
+    """The book's net beta outside its target band (the app's alert)."""
+    if band is None:
+        return None
+    beta = net_beta(report)
+    if beta is None:
+        return None
+    low, high = band
+    if low <= beta <= high:
+        return None
+    edge = low if beta < low else high
+    return Alert(
+        "net_beta",
+        "book",
+        beta,
+        edge,
+        f"net beta {beta:+.2f} outside its band [{low:g}, {high:g}]",
+    )
+
+
+class AlertTracker:
+    """Hysteresis: an alert is new when its target enters the family's state, or moves
+    up in it (warn to danger); nothing more while it stays, until it clears."""
+
+    def __init__(self) -> None:
+        self._active: dict[tuple[str, str], int] = {}
+
+    @property
+    def active(self) -> Mapping[tuple[str, str], int]:
+        return self._active
+
+    def update(self, alerts: Iterable[Alert]) -> list[Alert]:
+        """The alerts to announce now (each crossing once)."""
+        fresh: list[Alert] = []
+        now: dict[tuple[str, str], int] = {}
+        for alert in alerts:
+            now[alert.key] = max(now.get(alert.key, 0), alert.severity)
+            if alert.severity > self._active.get(alert.key, 0):
+                fresh.append(alert)
+        self._active = now
+        return fresh

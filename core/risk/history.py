@@ -1,0 +1,89 @@
+"""History of basis and funding per contract: a bounded ring in memory, filled from
+the feed's states (a replay fills it from its file)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.feeds.replay_file import apply_event, numbered_events
+from core.feeds.state import MarketStateBuilder
+from core.model import MarketState
+
+DEFAULT_POINTS = 240
+
+
+@dataclass(frozen=True)
+class Point:
+    ts_ms: int
+    basis_pct: float | None  # futures / spot - 1, percent
+    funding_rate: float | None  # perpetuals only
+
+
+class ContractHistory:
+    """Per contract symbol, the last `points` observations (oldest first)."""
+
+    def __init__(self, points: int = DEFAULT_POINTS) -> None:
+        if points < 2:
+            raise ValueError("a history keeps at least 2 points")
+        self.points = points
+        self._rings: dict[str, deque[Point]] = {}
+
+    def record(self, market: MarketState) -> None:
+        """Add one observation per contract quoted since its last one."""
+        for symbol, quote in market.contracts.items():
+            ring = self._rings.get(symbol)
+            if ring is None:
+                ring = self._rings[symbol] = deque(maxlen=self.points)
+            elif ring[-1].ts_ms >= quote.ts_ms:
+                continue
+            spot = market.spot_price(quote.base)
+            basis = (quote.mark / spot - 1.0) * 100.0 if quote.mark and spot else None
+            funding = quote.funding_rate if quote.kind == "swap" else None
+            ring.append(Point(quote.ts_ms, basis, funding))
+
+    def symbols(self) -> list[str]:
+        return list(self._rings)
+
+    def series(self, symbol: str) -> tuple[Point, ...]:
+        return tuple(self._rings.get(symbol, ()))
+
+    def basis_pct(self, symbol: str) -> list[float | None]:
+        return [p.basis_pct for p in self._rings.get(symbol, ())]
+
+    def funding_rates(self, symbol: str) -> list[float | None]:
+        return [p.funding_rate for p in self._rings.get(symbol, ())]
+
+    def previous_funding(self) -> dict[str, float]:
+        """Per perpetual, the last funding rate different from the current one (what a
+        funding flip compares against)."""
+        out: dict[str, float] = {}
+        for symbol, ring in self._rings.items():
+            rates = [p.funding_rate for p in ring if p.funding_rate is not None]
+            if not rates:
+                continue
+            current = rates[-1]
+            previous = next((r for r in reversed(rates) if r != current), None)
+            if previous is not None:
+                out[symbol] = previous
+        return out
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rings)
+
+
+def history_from_replay(path: str | Path, points: int = DEFAULT_POINTS) -> ContractHistory:
+    """Play a replay file into a history: one observation per timestamp."""
+    history = ContractHistory(points)
+    builder = MarketStateBuilder()
+    previous_ts: int | None = None
+    for number, event in numbered_events(path):
+        if previous_ts is not None and event["ts"] != previous_ts:
+            history.record(builder.state(status="replay"))
+        apply_event(builder, path, number, event)
+        previous_ts = event["ts"]
+    if previous_ts is not None:
+        history.record(builder.state(status="replay"))
+    return history
