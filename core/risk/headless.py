@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from core.engine import compute
+from core.engine import RiskEngine
 from core.model import MarketState, Portfolio, Settings
 from core.report import Report
 from core.risk.alerts import current_alerts
@@ -30,17 +30,18 @@ def risk_document(
     shocks = parse_range(stress) if stress is not None else None
     target = parse_target(suggest) if suggest is not None else None
     doc: dict[str, Any] = {}
+    engine = RiskEngine()  # one engine for every step and the suggestion
     if shocks is not None:
-        doc["stress"] = [
-            s.to_json() for s in stress_grid(portfolio, market, shocks, settings).steps
-        ]
+        grid = stress_grid(portfolio, market, shocks, settings, engine)
+        doc["stress"] = [s.to_json() for s in grid.steps]
     if target is not None:
         asset, ratio = target
-        doc["suggestion"] = suggest_hedge(portfolio, market, asset, ratio, settings).to_json()
+        suggestion = suggest_hedge(portfolio, market, asset, ratio, settings, engine)
+        doc["suggestion"] = suggestion.to_json()
     # Alerts are on current prices, whatever --shock says.
-    current = (
-        report if report.scenario.shock_pct == 0 else compute(portfolio, market, 0.0, settings)
-    )
+    current = report
+    if report.scenario.shock_pct != 0:
+        current = engine.compute(portfolio, market, 0.0, settings)
     previous = history_from_replay(replay).previous_funding() if replay is not None else None
     doc["alerts"] = [
         a.to_json() for a in current_alerts(current, portfolio, market, risk.alerts, previous)

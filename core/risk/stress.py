@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from core.engine import compute
+from core.engine import RiskEngine
 from core.model import MarketState, Portfolio, Settings
 from core.risk import RiskInputError
 
@@ -76,9 +76,15 @@ def stress_grid(
     market: MarketState,
     shocks: tuple[float, ...],
     settings: Settings | None = None,
+    engine: RiskEngine | None = None,
 ) -> StressGrid:
-    """compute() at every shock; the nearest liquidating shock each way is marked."""
-    scenarios = [compute(portfolio, market, shock, settings).scenario for shock in shocks]
+    """compute() at every shock; the nearest liquidating shock each way is marked.
+
+    One engine serves every step (the app passes its own): the book's tables are
+    built once and each shock only re-prices them.
+    """
+    engine = engine or RiskEngine()
+    scenarios = [engine.compute(portfolio, market, shock, settings).scenario for shock in shocks]
     down = [s.shock_pct for s in scenarios if s.shock_pct < 0 and s.liquidated]
     up = [s.shock_pct for s in scenarios if s.shock_pct > 0 and s.liquidated]
     first_down = max(down) if down else None

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from core import whatif
 from core.edits import EditError
-from core.engine import compute
+from core.engine import RiskEngine
 from core.model import MarketState, Portfolio, Settings
 from core.report import PositionRow, Report
 from core.risk import RiskInputError
@@ -98,15 +98,17 @@ def suggest_hedge(
     asset: str,
     target_ratio: float,
     settings: Settings | None = None,
+    engine: RiskEngine | None = None,
 ) -> HedgeSuggestion:
     """The change that brings -(hedge delta) / core value of `asset` to target_ratio."""
-    report = compute(portfolio, market, 0.0, settings)
+    engine = engine or RiskEngine()
+    report = engine.compute(portfolio, market, 0.0, settings)
     core = core_value(report, asset)
     if core <= 0:
         raise RiskInputError(f"{asset}: no core holding with a price, so no hedge ratio to reach")
     # -(H + dD) / core = r  =>  dD = -r * core - H
     delta_change = -target_ratio * core - hedge_delta(report, asset)
-    return _suggest(portfolio, market, settings, report, asset, delta_change)
+    return _suggest(portfolio, market, settings, engine, report, asset, delta_change)
 
 
 def suggest_net_beta(
@@ -114,17 +116,19 @@ def suggest_net_beta(
     market: MarketState,
     target_beta: float,
     settings: Settings | None = None,
+    engine: RiskEngine | None = None,
 ) -> HedgeSuggestion:
     """The change on the BTC hedge (beta 1) that brings the book's net beta to target.
 
     Opening or resizing a future at its mark moves no equity, so
     (B + dD) / equity = target  =>  dD = target * equity - B.
     """
-    report = compute(portfolio, market, 0.0, settings)
+    engine = engine or RiskEngine()
+    report = engine.compute(portfolio, market, 0.0, settings)
     if report.totals.equity <= 0:
         raise RiskInputError("no equity: the net beta is undefined")
     delta_change = target_beta * report.totals.equity - report.totals.beta_weighted_exposure_usd
-    return _suggest(portfolio, market, settings, report, "BTC", delta_change)
+    return _suggest(portfolio, market, settings, engine, report, "BTC", delta_change)
 
 
 def apply_suggestion(
@@ -169,6 +173,7 @@ def _suggest(
     portfolio: Portfolio,
     market: MarketState,
     settings: Settings | None,
+    engine: RiskEngine,
     report: Report,
     asset: str,
     delta_change: float,
@@ -249,6 +254,6 @@ def _suggest(
             else None,
             note=f"applying it would be refused: {exc}",
         )
-    after = compute(edited, market, 0.0, settings)
+    after = engine.compute(edited, market, 0.0, settings)
     ratio = next((a.hedge_ratio for a in after.assets if a.asset == asset), None)
     return replace(suggestion, hedge_ratio_after=ratio, net_beta_after=net_beta(after))
