@@ -215,9 +215,8 @@ def test_bad_alert_and_fee_keys_name_file_line_and_key(tmp_path, text, where):
 
 def test_report_json_always_has_alerts_and_a_threshold_crossed_shows(tmp_path, capsys):
     config = (PROJECT / "config.toml").read_text(encoding="utf-8")
-    config = config.replace(
-        "margin_ratio_danger = 0.8", "margin_ratio_danger = 0.8\nfunding_apr_pct = 12"
-    )
+    assert "funding_apr_pct = 30" in config
+    config = config.replace("funding_apr_pct = 30", "funding_apr_pct = 12")
     config = config.replace('path = "portfolio.toml"', f'path = "{PROJECT / "portfolio.toml"}"')
     (tmp_path / "config.toml").write_text(config, encoding="utf-8")
     assert (

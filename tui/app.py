@@ -46,6 +46,7 @@ from tui.widgets.panes import (
     hedge_table,
     holdings_table,
 )
+from tui.widgets.risk_tools import RISK_BINDINGS, RiskTools
 from tui.widgets.summary import FeedView, SummaryBar
 
 # Which portfolio field a column edits.
@@ -116,7 +117,7 @@ class MainScreen(Screen):
         yield Footer()
 
 
-class SymbiosisApp(App[int]):
+class SymbiosisApp(RiskTools, App[int]):
     """Keyboard what-if risk view over a portfolio and a market feed."""
 
     CSS_PATH = "app.tcss"
@@ -142,6 +143,7 @@ class SymbiosisApp(App[int]):
         Binding("t", "next_theme", "Theme", show=False),
         Binding("w", "show_notes", "Notes", show=False),
         Binding("q,ctrl+q", "quit_app", "Quit"),
+        *RISK_BINDINGS,
     ]
 
     def __init__(
@@ -232,6 +234,7 @@ class SymbiosisApp(App[int]):
         """Called by the feed for every tick; a burst becomes one recompute."""
         first = self._pending_market is None
         self._pending_market = market
+        self.risk_record(market)
         if first:
             self._pending_since = time.monotonic()
             self._tick_timer = self.set_timer(COALESCE_S, self._apply_pending_market)
@@ -294,6 +297,7 @@ class SymbiosisApp(App[int]):
         self.report = report
         self.recompute_count += 1
         self._paint()
+        self.risk_after_compute()
 
     def _paint(self) -> None:
         """Show self.report: the summary and every pane whose rows changed."""
@@ -764,6 +768,7 @@ class SymbiosisApp(App[int]):
                 "Switch the colour theme",
                 lambda name=name: setattr(self, "theme", name),
             )
+        yield from self.risk_commands()
         yield SystemCommand("Help", "Every key", self.action_help)
         yield SystemCommand("Quit", "Quit (asks when edits are unsaved)", self.action_quit_app)
 

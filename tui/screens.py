@@ -8,6 +8,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tui.widgets.risk_tools import HELP_ROWS as RISK_HELP_ROWS
+
 HELP_SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     (
         "Panes",
@@ -41,6 +43,7 @@ HELP_SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("0", "reset the shock"),
         ),
     ),
+    ("Risk tools", RISK_HELP_ROWS),
     (
         "App",
         (

@@ -59,6 +59,10 @@ def export_report(report: Report, document: Mapping[str, Any], path: str | Path)
             positions_frame(report).write_csv(temporary)
         else:
             positions_frame(report).write_parquet(temporary)
+        # mkstemp makes the file private; an export is an ordinary file (umask applies).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except OSError as exc:
         raise RiskInputError(f"{path}: cannot write ({exc.strerror or exc})") from exc

@@ -1,0 +1,15 @@
+"""Snapshots of the stress grid and the carry board on the demo."""
+
+from __future__ import annotations
+
+from tests.tui_helpers import make_app, make_workspace
+
+
+def test_stress_grid_on_the_demo(snap_compare, tmp_path):
+    app = make_app(make_workspace(tmp_path))
+    assert snap_compare(app, terminal_size=(120, 40), press=["x"])
+
+
+def test_carry_board_on_the_demo(snap_compare, tmp_path):
+    app = make_app(make_workspace(tmp_path))
+    assert snap_compare(app, terminal_size=(80, 24), press=["b"])

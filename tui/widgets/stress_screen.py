@@ -1,0 +1,92 @@
+"""Stress grid screen: the scenario at every shock as a table and a signed chart."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.markup import escape
+from textual.widgets import DataTable, Footer, Input, Static
+
+from core.risk import RiskInputError
+from core.risk.stress import DEFAULT_RANGE, StressGrid, parse_range
+from tui import format as fmt
+from tui.widgets.risk_screen import RiskScreen
+from tui.widgets.signed_chart import SignedChart
+
+COLUMNS = ("shock", "P&L", "equity", "margin", "health", "liquidated")
+
+
+class StressScreen(RiskScreen):
+    """Shocks FROM:TO:STEP (typed at the top); the app computes the grid."""
+
+    BINDINGS = [Binding("r", "focus_range", "Range")]
+
+    def __init__(self, range_text: str = DEFAULT_RANGE) -> None:
+        super().__init__()
+        self.range_text = range_text
+        self.grid: StressGrid | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Stress grid · BTC moves by s, other assets by beta × s", classes="risk-title")
+        yield Input(self.range_text, id="stress-range", classes="risk-input")
+        yield DataTable(id="stress-table", cursor_type="row", zebra_stripes=True)
+        yield SignedChart(id="stress-chart")
+        yield Static("", id="stress-axis")
+        yield Static("", id="stress-hint", classes="risk-hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for name in COLUMNS:
+            table.add_column(name, key=name)
+        self.show(self.range_text)
+        table.focus()
+
+    def action_focus_range(self) -> None:
+        self.query_one("#stress-range", Input).focus()
+
+    @on(Input.Submitted, "#stress-range")
+    def new_range(self, event: Input.Submitted) -> None:
+        self.show(event.value)
+        self.query_one(DataTable).focus()
+
+    def show(self, text: str) -> None:
+        hint = self.query_one("#stress-hint", Static)
+        try:
+            shocks = parse_range(text)
+        except RiskInputError as exc:
+            hint.update(f"[$error]{escape(str(exc).removeprefix('--stress'))}[/] — grid kept")
+            return
+        self.range_text = text
+        self.grid = grid = self.app.stress_grid(shocks)  # type: ignore[attr-defined]
+        table = self.query_one(DataTable)
+        table.clear()
+        for step in grid.steps:
+            liquidated = ", ".join(step.liquidated) or "—"
+            if step.first_liquidation:
+                liquidated = f"◀ first: {liquidated}"
+            # A Text cell: ids are shown as written, never read as markup.
+            cell = Text(liquidated, style="bold red" if step.liquidated else "")
+            table.add_row(
+                f"{step.shock_pct:+g}%",
+                fmt.usd(step.pnl_usd, signed=True),
+                fmt.usd(step.equity),
+                fmt.ratio_pct(step.margin_ratio),
+                step.health,
+                cell,
+                key=f"{step.shock_pct:g}",
+            )
+        self.query_one(SignedChart).set_values([s.pnl_usd for s in grid.steps])
+        first, last = grid.steps[0].shock_pct, grid.steps[-1].shock_pct
+        self.query_one("#stress-axis", Static).update(
+            f"P&L by shock, {first:+g}% … {last:+g}% (above the middle: gain, below: loss)"
+        )
+        down, up = grid.first_liquidation_down_pct, grid.first_liquidation_up_pct
+        hint.update(
+            "first liquidation: "
+            f"fall {'none in range' if down is None else f'{down:+g}%'} · "
+            f"rise {'none in range' if up is None else f'{up:+g}%'} · "
+            "[b]r[/] range · [b]esc[/] back"
+        )
