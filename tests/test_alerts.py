@@ -4,7 +4,9 @@ over warn; hysteresis in the tracker; [alerts] / [fees] read from a real config 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 
@@ -247,3 +249,20 @@ def test_a_bad_alerts_key_in_config_exits_2_naming_it(tmp_path, capsys):
     (tmp_path / "config.toml").write_text(config, encoding="utf-8")
     assert main(["report", "--config", str(tmp_path / "config.toml"), "--replay", str(DEMO)]) == 2
     assert "alerts.basis: unknown key" in capsys.readouterr().err
+
+
+def test_with_several_venues_each_cross_account_is_its_own_target():
+    portfolio = Portfolio(
+        collateral_usd=10_000.0,
+        holdings=(Holding("BTC", 1.0),),
+        positions=(
+            Position("h-1", "hedge", PERP, "short", 1.0, 50_000.0, 10.0, "cross"),
+            Position("h-2", "hedge", PERP, "short", 1.0, 50_000.0, 10.0, "cross", venue="bybit"),
+        ),
+        accounts=MappingProxyType({"bybit": 400.0}),
+    )
+    mkt = replace(market(), exchange="binance")
+    # binance: 250 / 10,000 = 2.5 %; bybit: 250 / 400 = 62.5 %, warn.
+    assert [(a.kind, a.target) for a in alerts_of(portfolio, mkt)] == [
+        ("margin_ratio_warn", "account:bybit")
+    ]

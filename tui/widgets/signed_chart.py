@@ -77,13 +77,15 @@ class SignedChart(Widget):
         super().__init__(id=id, classes=classes)
         self.values: list[float | None] = list(values)
         self.bar_width = bar_width  # 0: as wide as the widget allows
+        self.labels: list[str] = []  # one per value ("" for none), drawn under the chart
 
-    def set_values(self, values: Sequence[float | None]) -> None:
+    def set_values(self, values: Sequence[float | None], labels: Sequence[str] = ()) -> None:
         self.values = list(values)
+        self.labels = list(labels)
         self.refresh()
 
     def render(self) -> Text:
-        width, height = self.size.width, max(self.size.height, 2)
+        width, height = self.size.width, max(self.size.height - (1 if self.labels else 0), 2)
         values = self.values
         if self.bar_width:
             column = self.bar_width
@@ -98,4 +100,19 @@ class SignedChart(Widget):
             self.get_component_rich_style("signed-chart--positive"),
             self.get_component_rich_style("signed-chart--negative"),
         )
+        if self.labels:
+            rows.append(Text(axis_line(self.labels[-len(values) :], column, width)))
         return Text("\n").join(rows)
+
+
+def axis_line(labels: Sequence[str], column_width: int, width: int) -> str:
+    """Labels under their columns, left to right, each skipped if it would overlap."""
+    line = ""
+    for i, label in enumerate(labels):
+        if not label:
+            continue
+        start = i * column_width
+        if start < len(line) + (1 if line else 0):
+            continue
+        line = line.ljust(start) + label
+    return line[:width]

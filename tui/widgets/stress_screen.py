@@ -78,10 +78,21 @@ class StressScreen(RiskScreen):
                 cell,
                 key=f"{step.shock_pct:g}",
             )
-        self.query_one(SignedChart).set_values([s.pnl_usd for s in grid.steps])
-        first, last = grid.steps[0].shock_pct, grid.steps[-1].shock_pct
+        last = len(grid.steps) - 1
+        labels = [
+            f"{s.shock_pct:+g}%"
+            if i in (0, last) or s.shock_pct == 0 or s.first_liquidation
+            else ""
+            for i, s in enumerate(grid.steps)
+        ]
+        labels = [
+            f"{label} liq" if label and s.first_liquidation else label
+            for label, s in zip(labels, grid.steps, strict=True)
+        ]
+        self.query_one(SignedChart).set_values([s.pnl_usd for s in grid.steps], labels)
+        first, last_shock = grid.steps[0].shock_pct, grid.steps[-1].shock_pct
         self.query_one("#stress-axis", Static).update(
-            f"P&L by shock, {first:+g}% … {last:+g}% (above the middle: gain, below: loss)"
+            f"P&L by shock, {first:+g}% … {last_shock:+g}% (above the middle: gain, below: loss)"
         )
         down, up = grid.first_liquidation_down_pct, grid.first_liquidation_up_pct
         hint.update(
