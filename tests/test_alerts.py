@@ -266,3 +266,12 @@ def test_with_several_venues_each_cross_account_is_its_own_target():
     assert [(a.kind, a.target) for a in alerts_of(portfolio, mkt)] == [
         ("margin_ratio_warn", "account:bybit")
     ]
+
+
+def test_the_app_does_not_start_on_a_bad_fees_key(tmp_path, capsys):
+    config = (PROJECT / "config.toml").read_text(encoding="utf-8")
+    config = config.replace("maker_pct = 0.02", "maker_pct = 'low'")
+    config = config.replace('path = "portfolio.toml"', f'path = "{PROJECT / "portfolio.toml"}"')
+    (tmp_path / "config.toml").write_text(config, encoding="utf-8")
+    assert main(["--config", str(tmp_path / "config.toml"), "--replay", str(DEMO)]) == 2
+    assert "fees.maker_pct: must be a number" in capsys.readouterr().err

@@ -55,6 +55,7 @@ def open_session(config: str | None, portfolio: str | None, replay: str | None) 
     try:
         app_config = load_config(resolve_config_path(config))
         loaded = load_portfolio(Path(portfolio) if portfolio else app_config.portfolio_path)
+        risk_cli.check_risk_settings(app_config.path)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     replay_path = Path(replay) if replay else app_config.feed.replay

@@ -54,6 +54,11 @@ def attach_negative_values(argv: list[str]) -> list[str]:
     return args
 
 
+def check_risk_settings(config_path: Path) -> None:
+    """[alerts] and [fees] are read before any command starts (ConfigError if bad)."""
+    load_risk_settings(config_path)
+
+
 def risk_keys(
     args: argparse.Namespace,
     config_path: Path,

@@ -50,7 +50,7 @@ class HedgeScreen(RiskScreen):
     def compose(self) -> ComposeResult:
         yield Static("Hedge suggestion", classes="risk-title")
         yield Static(
-            "ASSET=RATIO (hedge ratio, a fraction: BTC=0.8) or beta=NET (book net beta: beta=0.2)",
+            "ASSET=RATIO (hedge ratio: BTC=0.8) or beta=NET (book net beta: beta=0.2)",
             classes="risk-hint",
         )
         yield Input(self.target, id="hedge-target", classes="risk-input")

@@ -31,8 +31,8 @@ class HistoryScreen(RiskScreen):
 
     def compose(self) -> ComposeResult:
         yield Static(
-            f"History · last {self.history.points} points per contract, signed "
-            "(above the middle: positive, below: negative)",
+            f"History · last {self.history.points} per contract · above the middle: "
+            "positive, below: negative",
             classes="risk-title",
         )
         with VerticalScroll(id="history-body"):
