@@ -93,12 +93,6 @@ def _margin_alert(target: str, what: str, ratio: float | None, t: AlertThreshold
     return None
 
 
-def _ratio(maintenance: float, balance: float) -> float | None:
-    if maintenance == 0:
-        return 0.0
-    return maintenance / balance if balance > 0 else None
-
-
 def _columns(report: Report, *names: str) -> list[np.ndarray]:
     """Position columns as numpy (nulls as NaN): alerts read 1,000 rows without
     building 1,000 row objects."""
@@ -106,48 +100,24 @@ def _columns(report: Report, *names: str) -> list[np.ndarray]:
     return [frame[n].cast(pl.Float64).fill_null(np.nan).to_numpy() for n in names]
 
 
-def margin_ratios(
-    report: Report, portfolio: Portfolio, at_least: float = 0.0, default_venue: str = ""
-) -> list[tuple[str, str, float | None]]:
-    """(target, label, ratio) of every cross account (with positions) and isolated
-    position whose ratio is undefined or >= at_least.
-
-    The ratio is maintenance margin / margin balance (DESIGN): an isolated position's
-    balance is its wallet + uPnL, a cross account's its wallet + the cross uPnL.
-    """
+def margin_ratios(report: Report, at_least: float = 0.0) -> list[tuple[str, str, float | None]]:
+    """(target, label, ratio) of every venue's cross account and every isolated position
+    whose margin ratio (the engine's) is undefined or >= at_least."""
+    out: list[tuple[str, str, float | None]] = []
+    several = len(report.accounts) > 1
+    for account in report.accounts:
+        ratio = account.cross_margin_ratio
+        if ratio is None or ratio >= at_least:
+            target = f"account:{account.venue}" if several else "account"
+            out.append((target, f"cross account ({account.venue})", ratio))
     frame = report.position_frame
     if frame.height == 0:
-        return []
+        return out
     ids = frame["id"].to_list()
-    cross = (frame["margin_mode"] == "cross").to_numpy()
-    mm, wallet, upnl = _columns(
-        report, "maintenance_margin_usd", "margin_usd", "unrealized_pnl_usd"
-    )
-    out: list[tuple[str, str, float | None]] = []
-    # A row's venue "" is the default venue: the same account as one that names it.
-    venues = {p.id: p.venue or default_venue for p in portfolio.positions}
-    accounts: dict[str, tuple[float, float]] = {}
-    for i in np.flatnonzero(cross).tolist():
-        venue = venues.get(ids[i], "")
-        held, gained = accounts.get(venue, (0.0, 0.0))
-        accounts[venue] = (held + float(mm[i]), gained + float(upnl[i]))
-    several = len(accounts) > 1
-    for venue, (maintenance, gained) in sorted(accounts.items()):
-        # [accounts.<venue>] holds another venue's wallet; the default venue's is [account].
-        wallet_usd = (
-            portfolio.collateral_usd
-            if venue == default_venue
-            else portfolio.accounts.get(venue, 0.0)
-        )
-        balance = wallet_usd + gained
-        ratio = _ratio(maintenance, balance)
-        if ratio is None or ratio >= at_least:
-            target = f"account:{venue}" if several else "account"
-            out.append((target, "cross account", ratio))
-    balance = wallet + upnl
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = np.where(mm == 0, 0.0, np.where(balance > 0, mm / balance, np.nan))
-    flagged = ~cross & (np.isnan(ratios) | (ratios >= at_least))
+    isolated = (frame["margin_mode"] == "isolated").to_numpy()
+    (ratios,) = _columns(report, "margin_ratio")
+    with np.errstate(invalid="ignore"):
+        flagged = isolated & (np.isnan(ratios) | (ratios >= at_least))
     for i in np.flatnonzero(flagged).tolist():
         value = float(ratios[i])
         out.append((ids[i], ids[i], None if math.isnan(value) else value))
@@ -166,8 +136,7 @@ def current_alerts(
         raise ValueError("alerts use current prices: pass the report at zero shock")
     t = thresholds
     alerts: list[Alert] = []
-    ratios = margin_ratios(report, portfolio, t.margin_ratio_warn, market.exchange)
-    for target, what, ratio in ratios:
+    for target, what, ratio in margin_ratios(report, t.margin_ratio_warn):
         alert = _margin_alert(target, what, ratio, t)
         if alert is not None:
             alerts.append(alert)
