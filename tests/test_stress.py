@@ -145,3 +145,14 @@ def test_the_table_report_prints_the_grid_with_the_first_liquidation(capsys):
     assert "Stress grid" in out
     # The demo's 2x ETH long (isolated $10,000 on $20,000) goes between -40 % and -45 %.
     assert "a-eth ◀ first" in out
+
+
+def test_the_grid_carries_the_engines_exact_shock_to_liquidation():
+    portfolio, market = levered_btc_long()
+    grid = stress_grid(portfolio, market, parse_range("-50:50:5"), Settings())
+    # LP 40,160.64 from 60,000: a fall of 33.07 % (to 0.01 point).
+    assert grid.liquidation_shock_down_pct == pytest.approx(-33.07, abs=0.01)
+    assert grid.liquidation_shock_up_pct is None
+    # The grid's first liquidating step lies beyond the exact shock, within one step.
+    assert grid.first_liquidation_down_pct <= grid.liquidation_shock_down_pct
+    assert grid.liquidation_shock_down_pct - grid.first_liquidation_down_pct < 5

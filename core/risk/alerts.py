@@ -132,6 +132,15 @@ def current_alerts(
     previous_funding: Mapping[str, float] | None = None,
 ) -> tuple[Alert, ...]:
     """Every threshold crossed now. `report` must be at zero shock (current prices)."""
+    return position_alerts(report, portfolio, market, thresholds) + market_alerts(
+        report, market, thresholds, previous_funding
+    )
+
+
+def position_alerts(
+    report: Report, portfolio: Portfolio, market: MarketState, thresholds: AlertThresholds
+) -> tuple[Alert, ...]:
+    """Margin ratio, distance to liquidation and single legs: what an edit can change."""
     if report.scenario.shock_pct != 0:
         raise ValueError("alerts use current prices: pass the report at zero shock")
     t = thresholds
@@ -157,6 +166,29 @@ def current_alerts(
                     f"(alert under {t.liquidation_distance_pct:g} %)",
                 )
             )
+    for leg in single_leg_trades(portfolio, market):
+        alerts.append(
+            Alert(
+                "single_leg",
+                leg.position_id,
+                None,
+                0.0,
+                f"{leg.position_id}: basis trade with a single leg ({leg.reason})",
+            )
+        )
+    return tuple(alerts)
+
+
+def market_alerts(
+    report: Report,
+    market: MarketState,
+    thresholds: AlertThresholds,
+    previous_funding: Mapping[str, float] | None = None,
+) -> tuple[Alert, ...]:
+    """Basis, funding APR, funding flips and stale quotes: the same for any book on
+    one market state (the app checks them once per tick, not per keystroke)."""
+    t = thresholds
+    alerts: list[Alert] = []
     for b in report.basis:
         if t.basis_pct is not None:
             value = b.annualized_pct if b.kind == "future" else b.basis_pct
@@ -201,16 +233,6 @@ def current_alerts(
                 )
             )
     alerts.extend(stale_alerts(market, t))
-    for leg in single_leg_trades(portfolio, market):
-        alerts.append(
-            Alert(
-                "single_leg",
-                leg.position_id,
-                None,
-                0.0,
-                f"{leg.position_id}: basis trade with a single leg ({leg.reason})",
-            )
-        )
     return tuple(alerts)
 
 

@@ -30,6 +30,9 @@ class ContractHistory:
             raise ValueError("a history keeps at least 2 points")
         self.points = points
         self._rings: dict[str, deque[Point]] = {}
+        # Per perpetual: the latest funding rate and the one before it that differed.
+        self._funding: dict[str, float] = {}
+        self._previous_funding: dict[str, float] = {}
 
     def record(self, market: MarketState) -> None:
         """Add one observation per contract quoted since its last one."""
@@ -43,6 +46,11 @@ class ContractHistory:
             basis = (quote.mark / spot - 1.0) * 100.0 if quote.mark and spot else None
             funding = quote.funding_rate if quote.kind == "swap" else None
             ring.append(Point(quote.ts_ms, basis, funding))
+            if funding is not None:
+                last = self._funding.get(symbol)
+                if last is not None and last != funding:
+                    self._previous_funding[symbol] = last
+                self._funding[symbol] = funding
 
     def symbols(self) -> list[str]:
         return list(self._rings)
@@ -58,17 +66,8 @@ class ContractHistory:
 
     def previous_funding(self) -> dict[str, float]:
         """Per perpetual, the last funding rate different from the current one (what a
-        funding flip compares against)."""
-        out: dict[str, float] = {}
-        for symbol, ring in self._rings.items():
-            rates = [p.funding_rate for p in ring if p.funding_rate is not None]
-            if not rates:
-                continue
-            current = rates[-1]
-            previous = next((r for r in reversed(rates) if r != current), None)
-            if previous is not None:
-                out[symbol] = previous
-        return out
+        funding flip compares against), kept as the states arrive."""
+        return dict(self._previous_funding)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._rings)

@@ -42,6 +42,9 @@ class StressGrid:
     steps: tuple[StressStep, ...]
     first_liquidation_down_pct: float | None
     first_liquidation_up_pct: float | None
+    # The engine's exact smallest fall / rise that liquidates anything (any range).
+    liquidation_shock_down_pct: float | None = None
+    liquidation_shock_up_pct: float | None = None
 
 
 def parse_range(text: str) -> tuple[float, ...]:
@@ -101,4 +104,11 @@ def stress_grid(
         )
         for s in scenarios
     )
-    return StressGrid(steps, first_down, first_up)
+    totals = engine.compute(portfolio, market, 0.0, settings).totals
+    return StressGrid(
+        steps,
+        first_down,
+        first_up,
+        totals.liquidation_shock_down_pct,
+        totals.liquidation_shock_up_pct,
+    )

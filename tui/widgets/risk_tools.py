@@ -17,7 +17,14 @@ from core.edits import EditError
 from core.model import MarketState
 from core.report import Report
 from core.risk import RiskInputError
-from core.risk.alerts import Alert, AlertTracker, current_alerts, net_beta_alert
+from core.risk.alerts import (
+    Alert,
+    AlertTracker,
+    current_alerts,
+    market_alerts,
+    net_beta_alert,
+    position_alerts,
+)
 from core.risk.carry import carry_board
 from core.risk.export import export_report
 from core.risk.history import ContractHistory
@@ -65,6 +72,7 @@ class RiskState:
     tracker: AlertTracker = field(default_factory=AlertTracker)
     log: deque[LoggedAlert] = field(default_factory=lambda: deque(maxlen=ALERT_LOG_SIZE))
     checked: tuple[object, object] | None = None  # (draft, market) last checked
+    market_checked: tuple[object, tuple[Alert, ...]] | None = None  # (market, its alerts)
     check_pending: bool = False
     problem: str = ""  # why [alerts] / [fees] could not be read
 
@@ -127,15 +135,13 @@ class RiskTools:
         report = self.report
         if report is None or report.scenario.shock_pct != 0:
             report = self.engine.compute(portfolio, market, 0.0, self.settings)
-        alerts = list(
-            current_alerts(
-                report,
-                portfolio,
-                market,
-                state.settings.alerts,
-                state.history.previous_funding(),
-            )
-        )
+        thresholds = state.settings.alerts
+        alerts = list(position_alerts(report, portfolio, market, thresholds))
+        if state.market_checked is None or state.market_checked[0] is not market:
+            # Basis, funding and staleness move with the market only: once per tick.
+            found = market_alerts(report, market, thresholds, state.history.previous_funding())
+            state.market_checked = (market, found)
+        alerts.extend(state.market_checked[1])
         beta = net_beta_alert(report, state.settings.alerts.net_beta_band)
         if beta is not None:
             alerts.append(beta)

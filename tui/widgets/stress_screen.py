@@ -94,10 +94,17 @@ class StressScreen(RiskScreen):
         self.query_one("#stress-axis", Static).update(
             f"P&L by shock, {first:+g}% … {last_shock:+g}% (above the middle: gain, below: loss)"
         )
-        down, up = grid.first_liquidation_down_pct, grid.first_liquidation_up_pct
         hint.update(
-            "first liquidation: "
-            f"fall {'none in range' if down is None else f'{down:+g}%'} · "
-            f"rise {'none in range' if up is None else f'{up:+g}%'} · "
-            "[b]r[/] range · [b]esc[/] back"
+            "first liquidation ↓ "
+            + _first(grid.first_liquidation_down_pct, grid.liquidation_shock_down_pct)
+            + " · ↑ "
+            + _first(grid.first_liquidation_up_pct, grid.liquidation_shock_up_pct)
         )
+
+
+def _first(in_grid: float | None, exact: float | None) -> str:
+    """'-45% (exact -41.2%)': the grid's first liquidating step and the engine's shock."""
+    step = "none in range" if in_grid is None else f"{in_grid:+g}%"
+    if in_grid is None and exact is not None:
+        step = "none"
+    return step if exact is None else f"{step} (exact {exact:+.2f}%)"
