@@ -39,12 +39,19 @@ def with_alerts(folder, line: str):
     return folder
 
 
+async def settle(pilot) -> None:
+    """Let workers (the stress grid's thread) finish and their results paint."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def retype(pilot, selector: str, text: str) -> None:
     box = pilot.app.screen.query_one(selector, Input)
     box.focus()
     box.value = ""
     await pilot.press(*list(text), "enter")
-    await pilot.pause()
+    await settle(pilot)
 
 
 async def test_x_opens_the_stress_grid_whose_steps_are_the_scenarios(workspace):
@@ -52,7 +59,7 @@ async def test_x_opens_the_stress_grid_whose_steps_are_the_scenarios(workspace):
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         await pilot.press("x")
-        await pilot.pause()
+        await settle(pilot)
         screen = app.screen
         assert isinstance(screen, StressScreen)
         assert screen.query_one(DataTable).row_count == 21
@@ -73,6 +80,18 @@ async def test_x_opens_the_stress_grid_whose_steps_are_the_scenarios(workspace):
         assert "below FROM" in str(screen.query_one("#stress-hint").render())
         await pilot.press("escape")
         assert not isinstance(app.screen, StressScreen)
+
+
+async def test_closing_the_stress_grid_while_it_computes_is_harmless(workspace):
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("x", "escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, StressScreen)
+        await pilot.press("x")
+        await settle(pilot)
+        assert app.screen.query_one(DataTable).row_count == 21
 
 
 async def test_shift_h_suggests_a_hedge_and_a_applies_it_to_the_draft(workspace):

@@ -29,7 +29,6 @@ from core.risk.carry import carry_board
 from core.risk.export import export_report
 from core.risk.history import ContractHistory
 from core.risk.settings import RiskSettings, load_risk_settings, thresholds_from
-from core.risk.stress import StressGrid, stress_grid
 from core.risk.suggest import (
     HedgeSuggestion,
     apply_suggestion,
@@ -160,8 +159,9 @@ class RiskTools:
 
     # -- tools --------------------------------------------------------------------
 
-    def stress_grid(self, shocks: tuple[float, ...]) -> StressGrid:
-        return stress_grid(self.draft.current, self.market, shocks, self.settings, self.engine)
+    def stress_inputs(self) -> tuple[Any, MarketState, Any]:
+        """What a stress grid is computed on: the draft, the market, the settings."""
+        return (self.draft.current, self.market, self.settings)
 
     def suggest_hedge(self, text: str) -> HedgeSuggestion:
         """'BTC=0.8' (hedge ratio of an asset) or 'beta=0.2' (net beta of the book)."""

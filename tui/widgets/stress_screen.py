@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.markup import escape
 from textual.widgets import DataTable, Footer, Input, Static
 
 from core.risk import RiskInputError
-from core.risk.stress import DEFAULT_RANGE, StressGrid, parse_range
+from core.risk.stress import DEFAULT_RANGE, StressGrid, parse_range, stress_grid
 from tui import format as fmt
 from tui.widgets.risk_screen import RiskScreen
 from tui.widgets.signed_chart import SignedChart
@@ -60,7 +60,21 @@ class StressScreen(RiskScreen):
             hint.update(f"[$error]{escape(str(exc).removeprefix('--stress'))}[/] — grid kept")
             return
         self.range_text = text
-        self.grid = grid = self.app.stress_grid(shocks)  # type: ignore[attr-defined]
+        hint.update(f"computing {len(shocks)} scenarios…")
+        # A thread with its own engine: 21 computes of a big book must not hold the keys.
+        inputs = self.app.stress_inputs()  # type: ignore[attr-defined]
+        self.compute_grid(shocks, inputs)
+
+    @work(thread=True, exclusive=True, group="stress")
+    def compute_grid(self, shocks: tuple[float, ...], inputs: tuple) -> None:
+        grid = stress_grid(*inputs[:2], shocks, inputs[2])
+        self.app.call_from_thread(self.fill, grid)
+
+    def fill(self, grid: StressGrid) -> None:
+        if not self.is_attached:  # closed while the grid was being computed
+            return
+        hint = self.query_one("#stress-hint", Static)
+        self.grid = grid
         table = self.query_one(DataTable)
         table.clear()
         for step in grid.steps:
