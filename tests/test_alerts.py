@@ -275,3 +275,15 @@ def test_the_app_does_not_start_on_a_bad_fees_key(tmp_path, capsys):
     (tmp_path / "config.toml").write_text(config, encoding="utf-8")
     assert main(["--config", str(tmp_path / "config.toml"), "--replay", str(DEMO)]) == 2
     assert "fees.maker_pct: must be a number" in capsys.readouterr().err
+
+
+def test_a_contract_of_another_venue_is_targeted_with_its_venue():
+    base = make_market({"BTC": 50_000.0}, {PERP: 50_000.0}, funding={PERP: 0.0001})
+    other = replace(base.contracts[PERP], funding_rate=0.0005)  # 54.75 % APR
+    mkt = replace(
+        base,
+        exchange="binance",
+        contracts=MappingProxyType({PERP: base.contracts[PERP], f"{PERP}@bybit": other}),
+    )
+    got = alerts_of(isolated_long(5_000.0), mkt, AlertThresholds(funding_apr_pct=30.0))
+    assert [(a.kind, a.target) for a in got] == [("funding_apr", f"{PERP}@bybit")]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from core.model import MarketState, Portfolio
+from core.model import MarketState, Portfolio, split_venue, venue_key
 from core.report import Report
 from core.risk.carry import single_leg_trades
 from core.risk.settings import AlertThresholds
@@ -190,6 +190,8 @@ def market_alerts(
     t = thresholds
     alerts: list[Alert] = []
     for b in report.basis:
+        # One target per venue's contract: 'BTC/USDT:USDT', or '...@bybit' on another venue.
+        key = venue_key(b.symbol, market.venue_of(b.venue))
         if t.basis_pct is not None:
             value = b.annualized_pct if b.kind == "future" else b.basis_pct
             what = "annualized basis" if b.kind == "future" else "basis"
@@ -197,10 +199,10 @@ def market_alerts(
                 alerts.append(
                     Alert(
                         "basis",
-                        b.symbol,
+                        key,
                         value,
                         t.basis_pct,
-                        f"{b.symbol} {what} {value:+.2f} % beyond ±{t.basis_pct:g} %",
+                        f"{key} {what} {value:+.2f} % beyond ±{t.basis_pct:g} %",
                     )
                 )
         if (
@@ -211,23 +213,22 @@ def market_alerts(
             alerts.append(
                 Alert(
                     "funding_apr",
-                    b.symbol,
+                    key,
                     b.funding_apr_pct,
                     t.funding_apr_pct,
-                    f"{b.symbol} funding APR {b.funding_apr_pct:+.2f} % beyond "
-                    f"±{t.funding_apr_pct:g} %",
+                    f"{key} funding APR {b.funding_apr_pct:+.2f} % beyond ±{t.funding_apr_pct:g} %",
                 )
             )
-        previous = (previous_funding or {}).get(b.symbol)
+        previous = (previous_funding or {}).get(key)
         rate = b.funding_rate
         if previous is not None and rate is not None and previous * rate < 0:
             alerts.append(
                 Alert(
                     "funding_flip",
-                    b.symbol,
+                    key,
                     rate,
                     0.0,
-                    f"{b.symbol} funding flipped from {previous * 100:+.4f} % to "
+                    f"{key} funding flipped from {previous * 100:+.4f} % to "
                     f"{rate * 100:+.4f} %: "
                     + ("shorts now pay longs" if rate < 0 else "longs now pay shorts"),
                 )
@@ -240,8 +241,10 @@ def stale_alerts(market: MarketState, t: AlertThresholds) -> list[Alert]:
     """A quote older than stale_s (else the feed's stale_after_s), or a feed not live."""
     limit_s = t.stale_s if t.stale_s is not None else market.stale_after_ms / 1000.0
     out = []
-    quotes = [(q.symbol, q.ts_ms) for q in market.spot.values()]
-    quotes += [(q.symbol, q.ts_ms) for q in market.contracts.values()]
+    # Spot tickers by symbol ('BTC/USDT', with '@venue' off the default venue), contracts
+    # by their key.
+    quotes = [(venue_key(q.symbol, split_venue(k)[1]), q.ts_ms) for k, q in market.spot.items()]
+    quotes += [(k, q.ts_ms) for k, q in market.contracts.items()]
     for symbol, ts in quotes:
         age_s = (market.clock_ms - ts) / 1000.0 if ts > 0 else None
         if market.status in ("stale", "offline") or age_s is None or age_s > limit_s:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.model import MarketState, Portfolio
+from core.model import MarketState, Portfolio, venue_key
 from core.report import BasisRow, Report
 from core.risk.settings import RiskSettings
 
@@ -61,7 +61,8 @@ def single_leg_trades(portfolio: Portfolio, market: MarketState) -> tuple[Single
     for p in portfolio.positions:
         if p.kind != "basis":
             continue
-        quote = market.contracts.get(p.symbol)
+        quote = market.contracts.get(market.contract_key(p.symbol, p.venue))
+        spot = market.spot_quote(p.base, p.venue)
         reason = ""
         if p.spot_qty <= 0:
             reason = "no spot leg (spot_qty 0)"
@@ -69,7 +70,7 @@ def single_leg_trades(portfolio: Portfolio, market: MarketState) -> tuple[Single
             reason = f"{p.symbol} is not quoted"
         elif quote.expiry_ms is not None and quote.expiry_ms <= market.clock_ms:
             reason = f"{p.symbol} has expired"
-        elif not market.spot_price(p.base):
+        elif spot is None or not spot.price:
             reason = f"no spot price for {p.base}"
         if reason:
             found.append(SingleLeg(p.id, p.base, p.symbol, reason))
@@ -114,7 +115,7 @@ def carry_board(
 
 
 def _leg(row: BasisRow, market: MarketState, risk: RiskSettings) -> CarryLeg:
-    fees = risk.fees_of(getattr(row, "venue", None) or market.exchange)
+    fees = risk.fees_of(row.venue or market.exchange)
     fees_pct = FILLS_PER_ROUND_TRIP * fees.taker_pct
     fees_maker_pct = FILLS_PER_ROUND_TRIP * fees.maker_pct
     horizon = risk.carry_horizon_days
@@ -141,7 +142,7 @@ def _leg(row: BasisRow, market: MarketState, risk: RiskSettings) -> CarryLeg:
         premium = row.basis_pct or 0.0
         eats = gross < 0 and premium + gross * horizon / 365.0 <= 0
     return CarryLeg(
-        symbol=row.symbol,
+        symbol=venue_key(row.symbol, market.venue_of(row.venue)),
         kind=row.kind,
         days_to_expiry=row.days_to_expiry,
         basis_pct=row.basis_pct,

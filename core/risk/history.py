@@ -10,7 +10,7 @@ from pathlib import Path
 
 from core.feeds.replay_file import apply_event, numbered_events
 from core.feeds.state import MarketStateBuilder
-from core.model import MarketState
+from core.model import MarketState, split_venue
 
 DEFAULT_POINTS = 240
 
@@ -36,13 +36,15 @@ class ContractHistory:
 
     def record(self, market: MarketState) -> None:
         """Add one observation per contract quoted since its last one."""
+        # Keys are per venue ('BTC/USDT:USDT@bybit' on another venue than the default).
         for symbol, quote in market.contracts.items():
             ring = self._rings.get(symbol)
             if ring is None:
                 ring = self._rings[symbol] = deque(maxlen=self.points)
             elif ring[-1].ts_ms >= quote.ts_ms:
                 continue
-            spot = market.spot_price(quote.base)
+            spot_quote = market.spot_quote(quote.base, split_venue(symbol)[1])
+            spot = spot_quote.price if spot_quote else None
             basis = (quote.mark / spot - 1.0) * 100.0 if quote.mark and spot else None
             funding = quote.funding_rate if quote.kind == "swap" else None
             ring.append(Point(quote.ts_ms, basis, funding))

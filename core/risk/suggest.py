@@ -164,7 +164,8 @@ def _perpetual(market: MarketState, asset: str) -> str:
     if quote is not None and quote.mark:
         return preferred
     for symbol, q in sorted(market.contracts.items()):
-        if q.base == asset and q.kind == "swap" and q.linear and q.mark:
+        # The default venue's contracts only: a new hedge opens where the book's wallet is.
+        if "@" not in symbol and q.base == asset and q.kind == "swap" and q.linear and q.mark:
             return symbol
     raise RiskInputError(f"{asset}: no hedge contract and no quoted perpetual to open one on")
 
@@ -210,7 +211,7 @@ def _suggest(
         leverage, mode, position_id, venue = NEW_HEDGE_LEVERAGE, NEW_HEDGE_MODE, None, ""
         apply_line = f"hedge {symbol} {side} {size_change!r} {mark!r} {leverage:g} {mode}"
     margin = size_change * mark / leverage
-    quote = market.contracts.get(symbol)
+    quote = market.contracts.get(market.contract_key(symbol, venue))
     funding = 0.0
     if quote is not None and quote.kind == "swap" and quote.funding_rate is not None:
         interval = quote.funding_interval_h or (settings or Settings()).funding_interval_h

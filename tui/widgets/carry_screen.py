@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Footer, Static
 
+from core.model import split_venue
 from core.risk.carry import CarryRow
 from tui import format as fmt
 from tui.widgets.risk_screen import RiskScreen
@@ -30,7 +31,10 @@ def carry_cells(rows: tuple[CarryRow, ...]) -> list[tuple[object, ...]]:
                 flags.append("funding eats basis")
             if leg.stale:
                 flags.append("stale")
-            contract = "perp" if leg.kind == "swap" else leg.symbol.rsplit("-", 1)[-1]
+            symbol, venue = split_venue(leg.symbol)
+            contract = "perp" if leg.kind == "swap" else symbol.rsplit("-", 1)[-1]
+            if venue:
+                contract += f"@{venue}"
             out.append(
                 (
                     Text(row.asset, style="bold") if first else "",
