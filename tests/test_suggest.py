@@ -160,3 +160,15 @@ def test_report_suggestion_applied_with_edit_reaches_the_ratio(capsys):
 def test_report_refuses_a_bad_target_with_exit_2(capsys):
     assert main(["report", "--replay", str(DEMO), "--suggest-hedge", "BTC"]) == 2
     assert "ASSET=RATIO" in capsys.readouterr().err
+
+
+def test_report_suggests_and_stresses_the_edited_draft(capsys):
+    args = ["report", "--replay", str(DEMO), "--json", "--edit", "h-btc size 0.25"]
+    assert main([*args, "--suggest-hedge", "BTC=0.8", "--stress", "0:10:10"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [w["edit"] for w in doc["whatif"]] == ["h-btc size 0.25"]
+    # From the draft's 0.25 BTC short, not the saved 0.5: 0.8 x 0.5 BTC of core needs
+    # about 0.4 short, so about +0.15.
+    assert doc["suggestion"]["size_change"] == pytest.approx(0.15, abs=0.001)
+    assert doc["suggestion"]["hedge_ratio_after"] == pytest.approx(0.8, abs=1e-9)
+    assert doc["stress"][0]["pnl_usd"] == doc["scenario"]["pnl_usd"] == 0.0

@@ -193,15 +193,33 @@ async def test_v_shows_signed_history_filled_by_the_feed(workspace):
     app = make_app(workspace)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
+        market = app.market
+        quote = market.contracts[ETH_PERP]
+        spot = market.spot_price("ETH")
+        # Three feed states whose ETH perpetual trades below spot: a negative basis.
         for step in range(1, 4):
-            app.market_update(replace(app.market, clock_ms=app.market.clock_ms + step * 1000))
+            moved = replace(quote, mark=spot * (1 - step / 1000), ts_ms=quote.ts_ms + step)
+            contracts = frozen_map({**market.contracts, ETH_PERP: moved})
+            app.market_update(replace(market, contracts=contracts, clock_ms=quote.ts_ms + step))
+        assert app.risk.history.basis_pct(ETH_PERP)[-3:] == pytest.approx([-0.1, -0.2, -0.3])
         await pilot.press("v")
         await pilot.pause()
         assert isinstance(app.screen, HistoryScreen)
-        charts = list(app.screen.query(SignedChart))
+        lines = str(app.screen.query_one("#history-text").render()).splitlines()
+        labels = [line.split(" · ")[0] for line in lines if " · now " in line]
         # BTC perp basis and funding, BTC Dec basis, ETH perp basis and funding.
-        assert len(charts) == 5
-        assert len(app.risk.history.series(ETH_PERP)) >= 1
+        assert labels == [
+            "BTC/USDT:USDT basis",
+            "BTC/USDT:USDT funding rate",
+            "BTC/USDT:USDT-261225 basis",
+            f"{ETH_PERP} basis",
+            f"{ETH_PERP} funding rate",
+        ]
+        eth = lines.index(next(line for line in lines if line.startswith(f"{ETH_PERP} basis")))
+        above, below = lines[eth + 1], lines[eth + 2]
+        # The first point (+0.025 %) rises above the line; the last three hang below it.
+        assert above[0] != " " and above[1:4] == "   "
+        assert below[0] == " " and " " not in below[1:4]
 
 
 async def test_e_exports_the_report_to_the_typed_file(workspace):

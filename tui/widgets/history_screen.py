@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from rich.style import Style
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.markup import escape
 from textual.widgets import Footer, Static
 
 from core.risk.history import ContractHistory
 from tui import format as fmt
 from tui.widgets.risk_screen import RiskScreen
-from tui.widgets.signed_chart import SignedChart
+from tui.widgets.signed_chart import signed_rows
 
 
 def _range_text(values: list[float | None], scale: float, digits: int) -> str:
@@ -24,7 +25,28 @@ def _range_text(values: list[float | None], scale: float, digits: int) -> str:
     )
 
 
+def history_text(history: ContractHistory, width: int, positive: Style, negative: Style) -> Text:
+    """Every contract's sparklines as one text (one widget, however many contracts):
+    a label line, then two rows, above and below zero, of the last `width` points."""
+    parts: list[Text] = []
+    for symbol in history.symbols():
+        series = [("basis", history.basis_pct(symbol), 1.0, 3)]
+        funding = history.funding_rates(symbol)
+        if any(r is not None for r in funding):
+            series.append(("funding rate", funding, 100.0, 4))
+        for name, values, scale, digits in series:
+            parts.append(
+                Text(f"{symbol} {name} · {_range_text(values, scale, digits)}", style="bold")
+            )
+            parts.extend(signed_rows(values[-width:], 1, 2, positive, negative))
+    if not parts:
+        return Text("No contract quoted yet.")
+    return Text("\n").join(parts)
+
+
 class HistoryScreen(RiskScreen):
+    COMPONENT_CLASSES = {"history--positive", "history--negative"}
+
     def __init__(self, history: ContractHistory) -> None:
         super().__init__()
         self.history = history
@@ -36,21 +58,15 @@ class HistoryScreen(RiskScreen):
             classes="risk-title",
         )
         with VerticalScroll(id="history-body"):
-            symbols = self.history.symbols()
-            if not symbols:
-                yield Static("No contract quoted yet.")
-            for symbol in symbols:
-                basis = self.history.basis_pct(symbol)
-                yield Static(
-                    f"{escape(symbol)} basis · {len(basis)} pts · {_range_text(basis, 1.0, 3)}",
-                    classes="history-label",
-                )
-                yield SignedChart(basis, bar_width=1, classes="history-chart")
-                funding = self.history.funding_rates(symbol)
-                if any(r is not None for r in funding):
-                    yield Static(
-                        f"{escape(symbol)} funding rate · {_range_text(funding, 100.0, 4)}",
-                        classes="history-label",
-                    )
-                    yield SignedChart(funding, bar_width=1, classes="history-chart")
+            yield Static("", id="history-text")
         yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#history-text", Static).update(
+            history_text(
+                self.history,
+                max(self.app.size.width - 4, 10),
+                self.get_component_rich_style("history--positive"),
+                self.get_component_rich_style("history--negative"),
+            )
+        )

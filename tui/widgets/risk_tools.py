@@ -44,6 +44,7 @@ from tui.widgets.history_screen import HistoryScreen
 from tui.widgets.stress_screen import StressScreen
 
 ALERT_LOG_SIZE = 500
+MAX_TOASTS = 3  # notifications per check; the rest are counted in one more
 
 RISK_BINDINGS = [
     Binding("x", "stress", "Stress", show=False),
@@ -147,10 +148,20 @@ class RiskTools:
         fresh = state.tracker.update(alerts)
         for alert in fresh:
             state.log.append(LoggedAlert(market.clock_ms, alert))
+        # A burst (a big book crossing a threshold at once) is a few toasts and a count,
+        # not a screenful: the log has every one.
+        for alert in fresh[:MAX_TOASTS]:
             self.notify(  # type: ignore[attr-defined]
                 alert.message,
                 title=alert.kind.replace("_", " "),
                 severity="error" if alert.urgent else "warning",
+                markup=False,
+            )
+        if len(fresh) > MAX_TOASTS:
+            self.notify(  # type: ignore[attr-defined]
+                f"{len(fresh) - MAX_TOASTS} more alerts: press ! for the log",
+                title="alerts",
+                severity="warning",
                 markup=False,
             )
         if fresh:

@@ -38,27 +38,45 @@ def signed_rows(
             # A non-zero value shows at least one eighth: small is not the same as zero.
             level = round(abs(v) / scale * 8 * half)
             levels.append((max(level, 1) if v else 0) * (1 if v > 0 else -1))
+    reversed_negative = negative + Style(reverse=True)
     lines = []
     for row in range(half):  # above the line, top row first
-        line = Text()
         floor = 8 * (half - 1 - row)
-        for level in levels:
-            fill = min(max(level - floor, 0), 8) if level > 0 else 0
-            line.append(_LOWER[fill] * column_width, positive)
-        lines.append(line)
+        cells = [
+            (_LOWER[min(max(level - floor, 0), 8)], positive) if level > 0 else (" ", None)
+            for level in levels
+        ]
+        lines.append(_joined(cells, column_width))
     for row in range(half):  # below the line, nearest row first
-        line = Text()
         floor = 8 * row
+        cells = []
         for level in levels:
             fill = min(max(-level - floor, 0), 8) if level < 0 else 0
             if fill == 0:
-                line.append(" " * column_width)
+                cells.append((" ", None))
             elif fill == 8:
-                line.append("█" * column_width, negative)
+                cells.append(("█", negative))
             else:
-                line.append(_LOWER[8 - fill] * column_width, negative + Style(reverse=True))
-        lines.append(line)
+                cells.append((_LOWER[8 - fill], reversed_negative))
+        lines.append(_joined(cells, column_width))
     return lines
+
+
+def _joined(cells: list[tuple[str, Style | None]], column_width: int) -> Text:
+    """One line from (glyph, style) cells, with one span per run of a style (a sparkline
+    of 200 points is a handful of spans, not 200)."""
+    line = Text()
+    run: list[str] = []
+    style: Style | None = None
+    for glyph, cell_style in cells:
+        if cell_style is not style and run:
+            line.append("".join(run), style)
+            run = []
+        style = cell_style
+        run.append(glyph * column_width)
+    if run:
+        line.append("".join(run), style)
+    return line
 
 
 class SignedChart(Widget):
