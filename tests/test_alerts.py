@@ -240,6 +240,10 @@ def test_report_json_always_has_alerts_and_a_threshold_crossed_shows(tmp_path, c
     # The demo's ETH perpetual pays 13.75 % APR, BTC's 11.46 %: only ETH is beyond 12 %.
     assert [(x["kind"], x["target"]) for x in doc["alerts"]] == [("funding_apr", "ETH/USDT:USDT")]
     assert set(doc["alerts"][0]) == {"kind", "target", "value", "threshold", "message"}
+    # The table for people says it too, one line per alert.
+    assert main(["report", "--config", str(tmp_path / "config.toml"), "--replay", str(DEMO)]) == 0
+    alert_lines = [x for x in capsys.readouterr().out.splitlines() if x.startswith("alert:")]
+    assert alert_lines == ["alert: ETH/USDT:USDT funding APR +13.75 % beyond ±12 %"]
 
 
 def test_a_bad_alerts_key_in_config_exits_2_naming_it(tmp_path, capsys):

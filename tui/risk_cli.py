@@ -125,9 +125,6 @@ def print_risk_tables(keys: dict[str, Any], console: Any = None) -> None:
             f"  apply: {escape(s['apply'])}"
             + (f"\n  [yellow]{escape(s['note'])}[/]" if s["note"] else "")
         )
-    alerts = keys.get("alerts", [])
-    if alerts:
-        for alert in alerts:
-            console.print(f"[red]alert:[/] {escape(alert['message'])}")
-    else:
-        console.print("alerts: none")
+    # Only what was crossed: with no alert the table report reads as it always did.
+    for alert in keys.get("alerts", []):
+        console.print(f"[red]alert:[/] {escape(alert['message'])}")

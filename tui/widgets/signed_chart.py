@@ -62,7 +62,7 @@ def signed_rows(
     return lines
 
 
-def _joined(cells: list[tuple[str, Style | None]], column_width: int) -> Text:
+def _joined(cells: Sequence[tuple[str, Style | None]], column_width: int) -> Text:
     """One line from (glyph, style) cells, with one span per run of a style (a sparkline
     of 200 points is a handful of spans, not 200)."""
     line = Text()

@@ -67,7 +67,8 @@ class StressScreen(RiskScreen):
 
     @work(thread=True, exclusive=True, group="stress")
     def compute_grid(self, shocks: tuple[float, ...], inputs: tuple) -> None:
-        grid = stress_grid(*inputs[:2], shocks, inputs[2])
+        portfolio, market, settings = inputs
+        grid = stress_grid(portfolio, market, shocks, settings)
         self.app.call_from_thread(self.fill, grid)
 
     def fill(self, grid: StressGrid) -> None:
