@@ -77,3 +77,36 @@ def test_a_flip_in_a_recording_is_seen(tmp_path):
 def test_a_history_needs_two_points():
     with pytest.raises(ValueError):
         ContractHistory(points=1)
+
+
+def test_realised_funding_from_the_ledger_beside_price_pnl(tmp_path):
+    from core.engine import compute
+    from core.importer.accounts import FundingPayment
+    from core.ledger import append_funding, funding_totals
+    from core.model import Holding, Portfolio, Position, Settings
+    from core.risk.funding_pnl import funding_beside_pnl
+
+    ledger = tmp_path / "funding_ledger.parquet"
+    append_funding(
+        ledger,
+        [
+            FundingPayment("binance", "1", PERP, "USDT", CLOCK_MS - 16 * 3_600_000, 5.0),
+            FundingPayment("binance", "2", PERP, "USDT", CLOCK_MS - 8 * 3_600_000, 2.5),
+            FundingPayment("binance", "3", PERP, "USDT", CLOCK_MS, -1.25),
+            FundingPayment("bybit", "9", PERP, "USDT", CLOCK_MS, 100.0),  # not this book's
+        ],
+    )
+    market = make_market({"BTC": 50_000.0}, {PERP: 49_000.0})
+    market = type(market)(**{**market.__dict__, "exchange": "binance"})
+    portfolio = Portfolio(
+        collateral_usd=10_000.0,
+        holdings=(Holding("BTC", 1.0),),
+        positions=(Position("h-btc", "hedge", PERP, "short", 0.5, 50_000.0, 5.0, "cross"),),
+    )
+    report = compute(portfolio, market, 0.0, Settings())
+    (row,) = funding_beside_pnl(report, portfolio, market, funding_totals(ledger))
+    # Short 0.5 from 50,000 to 49,000: +500 of price P&L; funding 5 + 2.5 - 1.25 = +6.25.
+    assert (row.venue, row.symbol, row.position_ids) == ("binance", PERP, ("h-btc",))
+    assert row.price_pnl_usd == pytest.approx(500.0)
+    assert row.funding_usd == pytest.approx(6.25)
+    assert row.payments == 3

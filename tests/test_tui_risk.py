@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Input
 from core.engine import compute
 from core.model import frozen_map
 from tests.tui_helpers import make_app, make_workspace
+from tui.app import COALESCE_S
 from tui.widgets.alert_log import AlertLogScreen
 from tui.widgets.carry_screen import CarryScreen
 from tui.widgets.export_screen import ExportScreen
@@ -201,6 +202,7 @@ async def test_v_shows_signed_history_filled_by_the_feed(workspace):
             moved = replace(quote, mark=spot * (1 - step / 1000), ts_ms=quote.ts_ms + step)
             contracts = frozen_map({**market.contracts, ETH_PERP: moved})
             app.market_update(replace(market, contracts=contracts, clock_ms=quote.ts_ms + step))
+        await pilot.pause(COALESCE_S + 0.2)  # the burst is applied as one tick
         assert app.risk.history.basis_pct(ETH_PERP)[-3:] == pytest.approx([-0.1, -0.2, -0.3])
         await pilot.press("v")
         await pilot.pause()
@@ -273,3 +275,24 @@ def test_signed_rows_draw_a_negative_value_below_the_zero_line():
     # A rate that crosses zero never reads as positive.
     top, bottom = signed_rows([0.0001, -0.0001], 1, 2, up, down)
     assert (top.plain, bottom.plain) == ("█ ", " █")
+
+
+async def test_v_shows_ledger_funding_beside_price_pnl(workspace, tmp_path, monkeypatch):
+    from core.importer.accounts import FundingPayment
+    from core.ledger import append_funding, ledger_path
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    append_funding(
+        ledger_path(),
+        [FundingPayment("binance", "1", "BTC/USDT:USDT", "USDT", 1, 3.5)],
+    )
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("v")
+        await pilot.pause()
+        text = str(app.screen.query_one("#history-ledger").render())
+        upnl = app.report.position("h-btc").unrealized_pnl_usd
+        line = next(x for x in text.splitlines() if "h-btc" in x)
+        assert "funding +3.50" in line and "(1 payments)" in line
+        assert f"price {upnl:+,.2f}".replace("-", "−") in line or f"price {upnl:+,.2f}" in line

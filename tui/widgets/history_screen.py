@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
+from core.risk.funding_pnl import FundingBesidePnl
 from core.risk.history import ContractHistory
 from tui import format as fmt
 from tui.widgets.risk_screen import RiskScreen
@@ -44,12 +45,34 @@ def history_text(history: ContractHistory, width: int, positive: Style, negative
     return Text("\n").join(parts)
 
 
+def ledger_text(rows: tuple[FundingBesidePnl, ...], note: str) -> str:
+    """Realised funding beside price P&L, one line per contract of the book."""
+    if note:
+        return note
+    lines = ["Funding received (+) / paid (−) from the ledger, beside price P&L (USD):"]
+    for r in rows:
+        ids = ", ".join(r.position_ids)
+        lines.append(
+            f"  {r.symbol} ({r.venue}) {ids}: price {fmt.usd_cents(r.price_pnl_usd, signed=True)}"
+            f" · funding {fmt.usd_cents(r.funding_usd, signed=True)} ({r.payments} payments)"
+            f" · together {fmt.usd_cents(r.price_pnl_usd + r.funding_usd, signed=True)}"
+        )
+    return "\n".join(lines)
+
+
 class HistoryScreen(RiskScreen):
     COMPONENT_CLASSES = {"history--positive", "history--negative"}
 
-    def __init__(self, history: ContractHistory) -> None:
+    def __init__(
+        self,
+        history: ContractHistory,
+        ledger: tuple[FundingBesidePnl, ...] = (),
+        ledger_note: str = "",
+    ) -> None:
         super().__init__()
         self.history = history
+        self.ledger = ledger
+        self.ledger_note = ledger_note
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -58,6 +81,8 @@ class HistoryScreen(RiskScreen):
             classes="risk-title",
         )
         with VerticalScroll(id="history-body"):
+            if self.ledger or self.ledger_note:
+                yield Static(Text(ledger_text(self.ledger, self.ledger_note)), id="history-ledger")
             yield Static("", id="history-text")
         yield Footer()
 

@@ -14,6 +14,7 @@ from textual.binding import Binding
 
 from core.config import ConfigError
 from core.edits import EditError
+from core.ledger import LedgerError, funding_totals, ledger_path
 from core.model import MarketState
 from core.report import Report
 from core.risk import RiskInputError
@@ -27,6 +28,7 @@ from core.risk.alerts import (
 )
 from core.risk.carry import carry_board
 from core.risk.export import export_report
+from core.risk.funding_pnl import FundingBesidePnl, funding_beside_pnl
 from core.risk.history import ContractHistory
 from core.risk.settings import RiskSettings, load_risk_settings, thresholds_from
 from core.risk.suggest import (
@@ -251,7 +253,18 @@ class RiskTools:
         self.push_screen(AlertLogScreen(list(self.risk.log)))  # type: ignore[attr-defined]
 
     def action_history(self) -> None:
-        self.push_screen(HistoryScreen(self.risk.history))  # type: ignore[attr-defined]
+        rows: tuple[FundingBesidePnl, ...] = ()
+        note = ""
+        path = ledger_path()
+        if path.exists():  # the ledger exists once an import has recorded funding
+            try:
+                totals = funding_totals(path)
+            except LedgerError as exc:
+                note = str(exc)
+            else:
+                report = self.engine.compute(self.draft.current, self.market, 0.0, self.settings)
+                rows = funding_beside_pnl(report, self.draft.current, self.market, totals)
+        self.push_screen(HistoryScreen(self.risk.history, rows, note))  # type: ignore[attr-defined]
 
     def action_export(self) -> None:
         self.push_screen(ExportScreen())  # type: ignore[attr-defined]
