@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from core.edits import EditError
 from core.engine import compute
 from core.model import Holding, Portfolio, Position, Settings
 from core.risk import RiskInputError
@@ -99,6 +100,24 @@ def test_an_asset_without_a_hedge_gets_its_perpetual_opened_at_1x_isolated():
     outcome = apply_suggestion(portfolio, market, s)
     assert outcome.new_id == "h-eth"
     assert hedge_ratio(outcome.portfolio, market, "ETH") == pytest.approx(0.5, abs=1e-12)
+    # Equity does not move: the 10,000 go from the cross wallet into the isolated one.
+    after = compute(outcome.portfolio, market, 0.0, Settings())
+    before = compute(portfolio, market, 0.0, Settings())
+    assert after.totals.equity == pytest.approx(before.totals.equity)
+    assert outcome.portfolio.collateral_usd == pytest.approx(20_000.0 - 10_000.0)
+
+
+def test_a_suggestion_that_the_wallet_cannot_fund_says_why_it_would_be_refused():
+    portfolio, market = book(collateral=1_000.0)
+    s = suggest_hedge(portfolio, market, "ETH", 0.5)
+    assert s.note == (
+        "applying it would be refused: the cross wallet holds 1,000.00; "
+        "add collateral (c) or lower the size"
+    )
+    # The figures are still those the edit would give.
+    assert s.hedge_ratio_after == pytest.approx(0.5)
+    with pytest.raises(EditError, match="cross wallet holds 1,000.00"):
+        apply_suggestion(portfolio, market, s)
 
 
 def test_a_target_net_beta_resizes_the_btc_hedge():

@@ -116,6 +116,24 @@ async def test_shift_h_suggests_a_hedge_and_a_applies_it_to_the_draft(workspace)
         assert app.draft.current.position("h-btc").size == 0.5
 
 
+async def test_a_refused_suggestion_keeps_the_draft_and_says_why(workspace):
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("H")
+        await pilot.pause()
+        # ETH has no hedge: a 1x isolated short of 12 ETH x 2,500 needs more than the
+        # 30,000 cross wallet holds after the cross hedge's margin.
+        await retype(pilot, "#hedge-target", "ETH=1.0")
+        assert app.screen.suggestion.note.startswith("applying it would be refused")
+        before = app.draft.current
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, HedgeScreen)  # still open, nothing applied
+        assert app.draft.current is before
+        assert any("draft kept" in n.message for n in app._notifications)
+
+
 async def test_a_bad_hedge_target_says_why_and_applies_nothing(workspace):
     app = make_app(workspace)
     async with app.run_test(size=(120, 40)) as pilot:
