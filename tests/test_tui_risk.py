@@ -314,3 +314,21 @@ async def test_v_shows_ledger_funding_beside_price_pnl(workspace, tmp_path, monk
         line = next(x for x in text.splitlines() if "h-btc" in x)
         assert "funding +3.50" in line and "(1 payments)" in line
         assert f"price {upnl:+,.2f}".replace("-", "−") in line or f"price {upnl:+,.2f}" in line
+
+
+async def test_net_beta_outside_its_band_is_an_alert_in_the_app(workspace):
+    config = workspace / "config.toml"
+    text = config.read_text(encoding="utf-8")
+    assert "# net_beta_band = [0.0, 0.8]" in text
+    config.write_text(
+        text.replace("# net_beta_band = [0.0, 0.8]", "net_beta_band = [0.0, 0.5]"), encoding="utf-8"
+    )
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        # The demo: beta-weighted +60,000 over equity 100,000 = +0.60, above 0.5.
+        (entry,) = [e for e in app.risk.log if e.alert.kind == "net_beta"]
+        assert entry.alert.target == "book"
+        assert entry.alert.value == pytest.approx(0.6, abs=0.01)
+        assert entry.alert.threshold == 0.5
