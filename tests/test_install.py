@@ -96,7 +96,9 @@ def test_installed_report_runs_from_another_folder_on_the_bundled_files(installe
         config.settings,
     )
     # Every figure equals the checkout's report on the same files.
-    assert json.loads(done.stdout) == json.loads(json.dumps(expected.to_json()))
+    doc = json.loads(done.stdout)
+    assert doc.pop("alerts") == []  # the bundled thresholds: none crossed on the demo
+    assert doc == json.loads(json.dumps(expected.to_json()))
 
 
 def test_installed_copy_holds_every_module_and_loads_its_themes(installed):

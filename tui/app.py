@@ -43,6 +43,7 @@ from tui.themes import ANSI_THEMES, load_themes
 from tui.ticks import COALESCE_S, TickCoalescer
 from tui.widgets.book_table import BookTable
 from tui.widgets.panes import HoldingsTable, PaneView, PositionTable
+from tui.widgets.risk_tools import RISK_BINDINGS, RiskTools
 from tui.widgets.summary import FeedView
 
 __all__ = ["COALESCE_S", "SymbiosisApp", "run_app"]
@@ -56,16 +57,16 @@ def binding_chains() -> list[list[Binding]]:
         [*BookTable.BINDINGS, *HoldingsTable.BINDINGS],
         [*BookTable.BINDINGS, *PositionTable.BINDINGS],
     ]
-    return [[*GLOBAL_BINDINGS, *table] for table in tables]
+    return [[*GLOBAL_BINDINGS, *RISK_BINDINGS, *table] for table in tables]
 
 
-class SymbiosisApp(App[int]):
+class SymbiosisApp(RiskTools, App[int]):
     """Keyboard what-if risk view over a portfolio and a market feed."""
 
     CSS_PATH = "app.tcss"
     TITLE = "Symbiosis"
     ENABLE_COMMAND_PALETTE = True
-    BINDINGS = GLOBAL_BINDINGS  # type: ignore[assignment]
+    BINDINGS = [*GLOBAL_BINDINGS, *RISK_BINDINGS]  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -166,6 +167,7 @@ class SymbiosisApp(App[int]):
 
     def market_update(self, market: MarketState) -> None:
         """Called by the feed for every tick; a burst becomes one recompute."""
+        self.risk_record(market)
         self.ticks.offer(market)
 
     def _apply_market(self, market: MarketState) -> None:
@@ -211,6 +213,7 @@ class SymbiosisApp(App[int]):
         self.report = report
         self.recompute_count += 1
         self.paint()
+        self.risk_after_compute()
 
     def paint(self) -> None:
         assert self.report is not None
@@ -424,6 +427,7 @@ class SymbiosisApp(App[int]):
                 "Switch the colour theme",
                 lambda name=name: self.set_theme(name),
             )
+        yield from self.risk_commands()
         yield SystemCommand("Help", "Every key", self.action_help)
         yield SystemCommand("Quit", "Quit (asks when edits are unsaved)", self.action_quit_app)
 

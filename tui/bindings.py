@@ -15,6 +15,7 @@ SECTIONS = {
     "pane": "Panes",
     "edit": "What-if edits (go to a draft until saved)",
     "shock": "Market shock (BTC moves by s, others by beta × s)",
+    "risk": "Risk tools",
     "app": "App",
 }
 

@@ -23,6 +23,8 @@ from core.engine import UnsupportedContractError, compute
 from core.feeds.replay_file import ReplayError, load_replay_end
 from core.locations import bundled_path, config_path
 from core.model import MarketState, Portfolio
+from core.risk import RiskInputError
+from tui import risk_cli
 from tui.import_cli import add_import_parser
 from tui.report_text import print_report_table
 from tui.serve import add_serve_parser
@@ -53,6 +55,7 @@ def open_session(config: str | None, portfolio: str | None, replay: str | None) 
     try:
         app_config = load_config(resolve_config_path(config))
         loaded = load_portfolio(Path(portfolio) if portfolio else app_config.portfolio_path)
+        risk_cli.check_risk_settings(app_config.path)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     replay_path = Path(replay) if replay else app_config.feed.replay
@@ -116,14 +119,28 @@ def run_report(args: argparse.Namespace) -> int:
         report = compute(portfolio, market, args.shock, session.config.settings)
     except UnsupportedContractError as exc:
         raise UsageError(str(exc)) from exc
-    if args.json:
-        doc = report.to_json()
+    try:
+        risk = risk_cli.risk_keys(
+            args,
+            session.config.path,
+            report,
+            portfolio,
+            market,
+            session.config.settings,
+            session.replay,
+        )
+        document = {**report.to_json(), **risk}
         if args.whatif:
-            doc["whatif"] = done
-        json.dump(doc, sys.stdout, indent=2)
+            document["whatif"] = done
+        risk_cli.write_out(args, report, document)
+    except (RiskInputError, ConfigError) as exc:
+        raise UsageError(str(exc)) from exc
+    if args.json:
+        json.dump(document, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         print_report_table(report)
+        risk_cli.print_risk_tables(risk)
     # Flush here so a closed pipe surfaces inside main's handler, not at exit.
     sys.stdout.flush()
     return 0
@@ -210,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
             metavar=metavar,
             help=text + " (repeatable; applied in the order given, never saved)",
         )
+    risk_cli.add_risk_arguments(report)
     record = sub.add_parser("record", help="record the live feed to a replay file")
     record.add_argument("--config", dest="config", default=argparse.SUPPRESS)
     record.add_argument("--out", required=True, metavar="FILE")
@@ -251,7 +269,11 @@ _VALUE_FLAGS = ("--shock", "--edit", "--add", "--delete")
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(_attach_shock_values(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(
+        risk_cli.attach_negative_values(
+            _attach_shock_values(sys.argv[1:] if argv is None else argv)
+        )
+    )
     handlers = {
         "report": run_report,
         "record": run_record,
