@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
+from typing import Any
 
 from core.config import check_futures_symbol
-from core.model import BOOKS, Book, Holding, Portfolio, Position, base_asset
+from core.model import BOOKS, Book, Holding, MarginMode, Portfolio, Position, Side, base_asset
 
 
 class EditError(ValueError):
@@ -60,10 +61,10 @@ def parse_number(text: str, name: str, old: float | None, rule: NumberRule) -> f
     if (relative or multiple) and old is None:
         raise EditError(f"{name}: no current value to change relatively")
     try:
-        if relative:
+        if relative and old is not None:
             change = float(relative.group(2)) / 100.0
             value = old * (1 + change if relative.group(1) == "+" else 1 - change)
-        elif multiple:
+        elif multiple and old is not None:
             value = old * float(multiple.group(1))
         else:
             value = float(cleaned)
@@ -96,7 +97,8 @@ def edit_position(portfolio: Portfolio, position_id: str, field: str, text: str)
         if field == "spot_qty" and position.kind != "basis":
             raise EditError("spot_qty: only basis trades have a spot leg")
         value = parse_number(text, field, getattr(position, field), POSITION_NUMBERS[field])
-        return portfolio.replace_position(position_id, replace(position, **{field: value}))
+        changed: dict[str, Any] = {field: value}
+        return portfolio.replace_position(position_id, replace(position, **changed))
     if field == "note":
         return portfolio.replace_position(position_id, replace(position, note=clean_note(text)))
     if field == "symbol":
@@ -111,12 +113,14 @@ def edit_position(portfolio: Portfolio, position_id: str, field: str, text: str)
         side = text.strip().lower()
         if side not in ("long", "short"):
             raise EditError(f"side: must be long or short (got {text.strip()!r})")
-        return portfolio.replace_position(position_id, replace(position, side=side))
+        new_side: Side = "long" if side == "long" else "short"
+        return portfolio.replace_position(position_id, replace(position, side=new_side))
     if field == "margin_mode":
         mode = text.strip().lower()
         if mode not in ("isolated", "cross"):
             raise EditError(f"margin_mode: must be isolated or cross (got {text.strip()!r})")
-        return portfolio.replace_position(position_id, replace(position, margin_mode=mode))
+        new_mode: MarginMode = "cross" if mode == "cross" else "isolated"
+        return portfolio.replace_position(position_id, replace(position, margin_mode=new_mode))
     raise EditError(f"{field}: not editable")
 
 
@@ -142,14 +146,15 @@ def edit_holding(portfolio: Portfolio, asset: str, field: str, text: str) -> Por
             if field not in HOLDING_NUMBERS:
                 raise EditError(f"{field}: not editable")
             value = parse_number(text, field, getattr(holding, field), HOLDING_NUMBERS[field])
-            holdings[i] = replace(holding, **{field: value})
+            changed: dict[str, Any] = {field: value}
+            holdings[i] = replace(holding, **changed)
             return replace(portfolio, holdings=tuple(holdings))
     raise EditError(f"no holding {asset!r}")
 
 
 def set_collateral(portfolio: Portfolio, text: str) -> Portfolio:
     value = parse_number(text, "collateral_usd", portfolio.collateral_usd, NumberRule())
-    return replace(portfolio, collateral_usd=value)
+    return replace(portfolio, collateral_usd=value or 0.0)
 
 
 def add_holding(portfolio: Portfolio, asset: str, qty_text: str = "0") -> Portfolio:

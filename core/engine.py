@@ -674,7 +674,9 @@ def _compute(
     )
     warnings.extend(layout.warnings)
     n_assets = len(layout.names)
-    leg_sum = delta_sum = hedge_sum = np.zeros(n_assets)
+    leg_sum: np.ndarray = np.zeros(n_assets)
+    delta_sum: np.ndarray = np.zeros(n_assets)
+    hedge_sum: np.ndarray = np.zeros(n_assets)
     hedge_book, hedge_rows = table.in_book("hedge")
     delta = frame["delta_usd"].to_numpy()
     if frame.height and slots.any_in_layout:

@@ -209,7 +209,7 @@ class PositionFrames:
         """True when the symbol table holds far more symbols than the cached books use."""
         if len(self.symbols.names) <= self.symbol_limit:
             return False
-        in_use = set()
+        in_use: set[int] = set()
         for table in self.tables.values():
             in_use.update(table.symbol_counts)
         return len(self.symbols.names) > 2 * len(in_use) + self.symbol_limit

@@ -66,7 +66,7 @@ class SymbiosisApp(RiskTools, App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "Symbiosis"
     ENABLE_COMMAND_PALETTE = True
-    BINDINGS = [*GLOBAL_BINDINGS, *RISK_BINDINGS]  # type: ignore[assignment]
+    BINDINGS = [*GLOBAL_BINDINGS, *RISK_BINDINGS]
 
     def __init__(
         self,

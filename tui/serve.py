@@ -90,7 +90,7 @@ def build_server(command: str, host: str, port: int, title: str = "Symbiosis") -
     loopback_only = is_loopback(host)
     sessions: set[asyncio.Task[Any]] = set()
 
-    class SymbiosisServer(Server):  # type: ignore[misc]
+    class SymbiosisServer(Server):
         def _check_host(self, request: Any) -> None:
             # Bound to loopback, a Host that is not a loopback name is a page of another
             # site rebound to 127.0.0.1 (DNS rebinding): it must not read the book.
