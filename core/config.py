@@ -6,11 +6,11 @@ found) and the key, e.g. ``portfolio.toml:14: hedges[0].size: must be > 0``.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import math
 import os
 import re
-import shutil
 import tempfile
 import tomllib
 from collections.abc import Mapping
@@ -20,6 +20,7 @@ from typing import Any
 
 import tomli_w
 
+from core.feeds.state import symbol_problem
 from core.model import (
     BOOKS,
     MARGIN_MODES,
@@ -49,6 +50,28 @@ POSITION_KEYS = (
     "note",
 )
 BOOK_TABLES = {"hedge": "hedges", "alpha": "alpha"}
+# The top level of portfolio.toml, as written: anything else is a typo that would
+# make a book vanish from every figure, so it is refused with the nearest name.
+PORTFOLIO_TABLES = {
+    "account": "[account]",
+    "accounts": "[accounts.<venue>]",
+    "holdings": "[[holdings]]",
+    "hedges": "[[hedges]]",
+    "alpha": "[[alpha]]",
+}
+# Far beyond any real book, well inside float range: garbage such as a 401-digit
+# number is refused instead of turning every figure into inf or nan.
+MAX_AMOUNT = 1e15
+MAX_LEVERAGE = 1000.0
+MAX_REFRESH_S = 3600.0
+MAX_STALE_AFTER_S = 7 * 86400.0
+# Extra keys inside a row are kept and written back; a table nested deeper than
+# this is refused at load (tomli-w recurses on nesting: a deep one cannot be saved).
+MAX_EXTRA_DEPTH = 16
+# The first line of a file the app writes, and its last: a file that starts with
+# HEADER but lacks END was cut short (an old save torn by a crash or a full disk).
+HEADER = '# portfolio.toml, written by Symbiosis: comments are not kept (use note = "...")'
+END = "# end of portfolio.toml"
 
 
 class ConfigError(ValueError):
@@ -105,9 +128,17 @@ def fingerprint_of(path: Path) -> str:
 class _Source:
     """Raw TOML text of a file, to point errors at the line of a key."""
 
-    def __init__(self, path: Path, text: str) -> None:
+    def __init__(self, path: Path, text: str, fingerprint: str = "") -> None:
         self.path = path
         self.lines = text.splitlines()
+        self.fingerprint = fingerprint
+
+    def top_line(self, name: str) -> int | None:
+        """Line (1-based) where a top-level key or table `name` is first written."""
+        pattern = re.compile(
+            rf"^\s*(\[\[?\s*\"?{re.escape(name)}\"?\s*[\].]|\"?{re.escape(name)}\"?\s*[=.])"
+        )
+        return next((i + 1 for i, line in enumerate(self.lines) if pattern.match(line)), None)
 
     def line_of(self, table: str | None, index: int | None, key: str | None) -> int | None:
         """Line (1-based) of `key` in the index-th [[table]] (or [table])."""
@@ -162,16 +193,62 @@ class _Source:
 
 def _read_toml(path: Path) -> tuple[dict[str, Any], _Source]:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: file not found") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read ({exc})") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"{path}: is a folder, not a file") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    text = _decode(path, raw)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(_toml_error_message(path, text, exc)) from exc
-    return data, _Source(path, text)
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: invalid TOML (arrays or tables nested too deeply)") from exc
+    except ValueError as exc:
+        # Python refuses to read an integer of more than 4,300 digits.
+        raise ConfigError(f"{path}: invalid TOML ({str(exc)[:120]})") from exc
+    return data, _Source(path, text, hashlib.sha256(raw).hexdigest())
+
+
+def finite_float(value: Any) -> float | None:
+    """`value` as a finite float; None for nan, inf or a number too large for a float."""
+    try:
+        number = float(value)
+    except (OverflowError, TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """repr of a user's value, cut short: a message stays one readable line."""
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long for repr
+        return "a number too large"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    """The file's text; UTF-16 and invalid UTF-8 are refused with the line of the fault."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(f"{path}:1: the file is UTF-16 text; save it as UTF-8")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]  # a UTF-8 byte-order mark (some Windows editors write one)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        byte = raw[exc.start : exc.start + 1].hex()
+        raise ConfigError(
+            f"{path}:{line}: not valid UTF-8 (byte 0x{byte}); save the file as UTF-8"
+        ) from exc
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise ConfigError(f"{path}:{line}: contains NUL bytes (UTF-16 text?); save it as UTF-8")
+    return text
 
 
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column \d+\)$|\s*\(at end of document\)$")
@@ -214,6 +291,7 @@ class _Fields:
         positive: bool = False,
         maximum: float | None = None,
         below: float | None = None,
+        at_most: float | None = None,
     ) -> float | None:
         if key not in self.data:
             if required:
@@ -221,9 +299,9 @@ class _Fields:
             return default
         value = self.data[key]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(key, f"must be a number, not {value!r}")
-        value = float(value)
-        if not math.isfinite(value):
+            raise self.fail(key, f"must be a number, not {_shown(value)}")
+        value = finite_float(value)
+        if value is None:
             raise self.fail(key, "must be a finite number")
         if positive and value <= 0:
             raise self.fail(key, f"must be > 0 (got {value:g})")
@@ -233,6 +311,10 @@ class _Fields:
             raise self.fail(key, f"must be <= {maximum:g}, a fraction (got {value:g})")
         if below is not None and value >= below:
             raise self.fail(key, f"must be < {below:g}, a fraction (got {value:g})")
+        if at_most is not None and value > at_most:
+            raise self.fail(key, f"must be <= {at_most:g} (got {value:g})")
+        if abs(value) > MAX_AMOUNT:
+            raise self.fail(key, f"is too large (the limit is {MAX_AMOUNT:g})")
         return value
 
     def text(
@@ -249,10 +331,10 @@ class _Fields:
             return default
         value = self.data[key]
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, f"must be a non-empty string, not {value!r}")
+            raise self.fail(key, f"must be a non-empty string, not {_shown(value)}")
         if choices and value not in choices:
             raise self.fail(
-                key, f"must be one of {', '.join(repr(c) for c in choices)} (got {value!r})"
+                key, f"must be one of {', '.join(repr(c) for c in choices)} (got {_shown(value)})"
             )
         return value
 
@@ -260,7 +342,7 @@ class _Fields:
         """A free-text string (may be empty, may hold any character)."""
         value = self.data.get(key, "")
         if not isinstance(value, str):
-            raise self.fail(key, f"must be a string, not {value!r}")
+            raise self.fail(key, f"must be a string, not {_shown(value)}")
         return value
 
     def strings(self, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -292,6 +374,9 @@ def check_futures_symbol(symbol: str) -> str | None:
     """Why a symbol is not a supported (linear) futures symbol, or None."""
     if "/" not in symbol or ":" not in symbol:
         return f"must be a ccxt futures symbol like 'BTC/USDT:USDT' (got {symbol!r})"
+    problem = symbol_problem(symbol)
+    if problem:
+        return f"{symbol!r}: {problem}"
     if is_inverse_symbol(symbol):
         return (
             f"{symbol!r} is an inverse (coin-settled) contract; only linear "
@@ -300,7 +385,7 @@ def check_futures_symbol(symbol: str) -> str | None:
     return None
 
 
-def _position(fields: _Fields, book: str) -> Position:
+def _position(fields: _Fields, book: str, venues: tuple[str, ...] | None = None) -> Position:
     kind = fields.text("kind", "future", choices=("future", "basis"))
     if kind == "basis" and book != "alpha":
         raise fields.fail("kind", "basis trades belong in [[alpha]]")
@@ -315,27 +400,111 @@ def _position(fields: _Fields, book: str) -> Position:
         side=fields.text("side", required=True, choices=SIDES),  # type: ignore[arg-type]
         size=fields.number("size", required=True, positive=True),
         entry_price=fields.number("entry_price", required=True, positive=True),
-        leverage=fields.number("leverage", required=True, positive=True),
+        leverage=fields.number("leverage", required=True, positive=True, at_most=MAX_LEVERAGE),
         margin_mode=fields.text("margin_mode", "isolated", choices=MARGIN_MODES),  # type: ignore[arg-type]
         margin_usd=fields.number("margin_usd", positive=True),
         kind=kind,  # type: ignore[arg-type]
         spot_qty=fields.number("spot_qty", 0.0, minimum=0.0, required=kind == "basis") or 0.0,
-        venue=fields.text("venue", "") or "",
+        venue=_venue(fields, venues),
         note=fields.note("note"),
-        extra=_unknown(fields.data, POSITION_KEYS),
+        extra=_extra(fields, POSITION_KEYS),
     )
 
 
-def _unknown(row: Mapping[str, Any], known: tuple[str, ...]) -> Mapping[str, Any]:
+def _extra(fields: _Fields, known: tuple[str, ...]) -> Mapping[str, Any]:
     """Keys of a row the app does not use, kept so that a save never drops them."""
-    return frozen_map({k: v for k, v in row.items() if k not in known})
+    extra = {k: v for k, v in fields.data.items() if k not in known}
+    for key, value in extra.items():
+        if _depth(value) > MAX_EXTRA_DEPTH:
+            raise fields.fail(
+                key, f"nested more than {MAX_EXTRA_DEPTH} levels deep; keep extra keys simple"
+            )
+    return frozen_map(extra)
 
 
-def load_portfolio(path: str | Path) -> LoadedPortfolio:
-    """Read and validate portfolio.toml."""
+def _depth(value: Any) -> int:
+    """How deeply tables and arrays nest in `value` (0 for a plain value); no recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children: list[Any] = list(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            deepest = max(deepest, level)
+            continue
+        deepest = max(deepest, level + 1)
+        if level + 1 > MAX_EXTRA_DEPTH:
+            return level + 1
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _venue(fields: _Fields, venues: tuple[str, ...] | None) -> str:
+    """A row's venue: '' (the default venue) when absent or empty; one that is followed."""
+    value = fields.data.get("venue", "")
+    if not isinstance(value, str):
+        raise fields.fail("venue", f"must be a string, not {_shown(value)}")
+    venue = value.strip()
+    if venue and venues is not None and venue not in venues:
+        followed = ", ".join(venues)
+        raise fields.fail(
+            "venue",
+            f"{venue!r} is not followed ([feed] exchanges: {followed}){_hint(venue, venues)}",
+        )
+    return venue
+
+
+def _hint(name: str, choices: Any) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _check_top_level(source: _Source, data: Mapping[str, Any]) -> None:
+    """Refuse a top-level table or key portfolio.toml does not have (a misspelt book)."""
+    for name, value in data.items():
+        if name in PORTFOLIO_TABLES:
+            continue
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            written = f"[[{name}]]"
+        elif isinstance(value, dict):
+            written = f"[{name}]"
+        else:
+            written = f"key {name!r}"
+        close = difflib.get_close_matches(name, list(PORTFOLIO_TABLES), n=1, cutoff=0.5)
+        hint = f"; did you mean {PORTFOLIO_TABLES[close[0]]}?" if close else ""
+        known = ", ".join(PORTFOLIO_TABLES.values())
+        line = source.top_line(name)
+        where = f"{source.path}:{line}" if line else f"{source.path}"
+        raise ConfigError(f"{where}: {name}: unknown {written} (known: {known}){hint}")
+
+
+def _check_whole(source: _Source, data: Mapping[str, Any]) -> None:
+    """An empty file, or one the app wrote whose end marker is missing, is refused."""
+    lines = [line.strip() for line in source.lines if line.strip()]
+    if not data:
+        raise ConfigError(
+            f"{source.path}: the file is empty; restore it from {source.path.name}.bak "
+            "or write an [account] table"
+        )
+    if lines[0] == HEADER and lines[-1] != END:
+        raise ConfigError(
+            f"{source.path}:{len(source.lines)}: the file is cut short (its end line "
+            f"{END!r} is missing): a save was interrupted; restore it from a backup"
+        )
+
+
+def load_portfolio(path: str | Path, venues: tuple[str, ...] | None = None) -> LoadedPortfolio:
+    """Read and validate portfolio.toml.
+
+    `venues` (the followed exchanges, the default one first) refuses a row on any
+    other venue; None skips that check.
+    """
     path = Path(path)
     data, source = _read_toml(path)
-    fingerprint = fingerprint_of(path)
+    _check_whole(source, data)
+    _check_top_level(source, data)
     account = _Fields(source, _table(source, data, "account"), "account")
     collateral = account.number("collateral_usd", 0.0, minimum=0.0)
     holdings = []
@@ -351,9 +520,9 @@ def load_portfolio(path: str | Path) -> LoadedPortfolio:
                 asset=asset,
                 qty=f.number("qty", required=True, minimum=0.0),
                 cost_usd=f.number("cost_usd", minimum=0.0),
-                venue=f.text("venue", "") or "",
+                venue=_venue(f, venues),
                 note=f.note("note"),
-                extra=_unknown(raw, HOLDING_KEYS),
+                extra=_extra(f, HOLDING_KEYS),
             )
         )
     positions = []
@@ -362,7 +531,7 @@ def load_portfolio(path: str | Path) -> LoadedPortfolio:
         table = BOOK_TABLES[book]
         for i, raw in enumerate(_array_of_tables(source, data, table)):
             f = _Fields(source, raw, table, i)
-            position = _position(f, book)
+            position = _position(f, book, venues)
             if position.id in seen_ids:
                 raise f.fail(
                     "id", f"{position.id!r} is already used in [[{seen_ids[position.id]}]]"
@@ -375,17 +544,21 @@ def load_portfolio(path: str | Path) -> LoadedPortfolio:
         if not isinstance(raw, dict):
             raise source.error("must be a table", "accounts", None, venue)
         wallet = _Fields(source, raw, f"accounts.{venue}")
+        if venues is not None and venue not in venues:
+            raise wallet.fail(
+                None,
+                f"venue {venue!r} is not followed ([feed] exchanges: {', '.join(venues)})"
+                + _hint(venue, venues),
+            )
         accounts[venue] = wallet.number("collateral_usd", 0.0, minimum=0.0) or 0.0
-    known = {"account", "accounts", "holdings", *BOOK_TABLES.values()}
-    extra = {k: v for k, v in data.items() if k not in known}
     portfolio = Portfolio(
         collateral_usd=collateral or 0.0,
         accounts=frozen_map(accounts),
         holdings=tuple(holdings),
         positions=tuple(positions),
-        account_extra=_unknown(account.data, ("collateral_usd",)),
+        account_extra=_extra(account, ("collateral_usd",)),
     )
-    return LoadedPortfolio(portfolio, path, fingerprint, frozen_map(extra))
+    return LoadedPortfolio(portfolio, path, source.fingerprint, frozen_map({}))
 
 
 def portfolio_document(
@@ -462,7 +635,11 @@ def render_portfolio(doc: Mapping[str, Any]) -> str:
     tables = {k: v for k, v in others.items() if isinstance(v, dict)}
     if tables:
         chunks.append(tomli_w.dumps(tables))
-    return "\n".join(chunks)
+    return f"{HEADER}\n" + "\n".join(chunks) + f"\n{END}\n"
+
+
+class SaveError(OSError):
+    """The file could not be written (full disk, read-only folder); nothing was replaced."""
 
 
 def save_portfolio(
@@ -475,9 +652,12 @@ def save_portfolio(
 
     Refuses (SaveConflictError) when the file on disk is not the one that was
     loaded (`expected_fingerprint`; '' means "must not exist yet", None skips
-    the check). The previous file is kept as `<name>.bak`.
+    the check). The previous file is kept as `<name>.bak`, itself written
+    atomically, so a kill or a full disk at any point leaves both files whole.
+    A symlinked file is written through the link (the link stays a link).
+    Raises SaveError, with nothing replaced, when the disk refuses the write.
     """
-    path = Path(path)
+    path = _save_target(Path(path))
     if expected_fingerprint is not None:
         current = fingerprint_of(path)
         if current != expected_fingerprint:
@@ -485,26 +665,92 @@ def save_portfolio(
                 f"{path} changed on disk since it was loaded; not overwritten "
                 "(reload it, or save under another name)"
             )
-    payload = render_portfolio(portfolio_document(portfolio, extra)).encode("utf-8")
+    try:
+        payload = render_portfolio(portfolio_document(portfolio, extra)).encode("utf-8")
+    except (RecursionError, TypeError, ValueError) as exc:
+        raise SaveError(f"{path}: cannot be written as TOML ({str(exc)[:120]}); not saved") from exc
     directory = path.parent
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    remove_leftover_temp_files(path)
+    backup = path.with_name(path.name + ".bak")
+    temps: list[str] = []
+    try:
+        mode = _mode_of(path)
+        temps.append(_write_temp(directory, path.name, payload, mode))
+        previous = _read_if_present(path)
+        if previous is not None and previous.strip():
+            # An empty previous file never replaces a good backup.
+            temps.append(_write_temp(directory, backup.name, previous, mode))
+            os.replace(temps[-1], backup)
+            temps.pop()
+        os.replace(temps[0], path)
+        temps.clear()
+    except OSError as exc:
+        raise SaveError(
+            exc.errno, f"{path}: not saved ({exc.strerror or exc}); the file on disk is unchanged"
+        ) from exc
+    finally:
+        for name in temps:
+            _unlink_quietly(Path(name))
+    _fsync_directory(directory)
+    return hashlib.sha256(payload).hexdigest()
+
+
+def _save_target(path: Path) -> Path:
+    """The file a save writes: a symlink's target (so the link stays a link)."""
+    return path.resolve() if path.is_symlink() else path
+
+
+def temp_file_pattern(path: Path) -> str:
+    """Glob of the temporary files saves of `path` (and of its backup) write beside it."""
+    return f".{path.name}.*.tmp"
+
+
+def remove_leftover_temp_files(path: str | Path) -> None:
+    """Delete temporary files that interrupted saves of `path` left in its folder."""
+    path = _save_target(Path(path))
+    try:
+        leftovers = list(path.parent.glob(temp_file_pattern(path)))
+    except OSError:
+        return
+    for leftover in leftovers:
+        _unlink_quietly(leftover)
+
+
+def _write_temp(directory: Path, name: str, payload: bytes, mode: int | None) -> str:
+    """A new temporary file beside `name` holding `payload`, flushed to disk; its path."""
+    handle, temp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(handle, "wb") as temp:
             temp.write(payload)
             temp.flush()
             os.fsync(temp.fileno())
-        if path.exists():
-            shutil.copy2(path, path.with_name(path.name + ".bak"))
-            shutil.copymode(path, temp_name)
-        os.replace(temp_name, path)
+        if mode is not None:
+            os.chmod(temp_name, mode)
     except BaseException:
-        try:
-            os.unlink(temp_name)
-        except FileNotFoundError:
-            pass
+        _unlink_quietly(Path(temp_name))
         raise
-    _fsync_directory(directory)
-    return hashlib.sha256(payload).hexdigest()
+    return temp_name
+
+
+def _mode_of(path: Path) -> int | None:
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return None
+
+
+def _read_if_present(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -538,13 +784,17 @@ def load_config(path: str | Path) -> AppConfig:
         exchange=exchanges[0],
         exchanges=exchanges,
         symbols=feed_fields.strings("symbols"),
-        refresh_s=feed_fields.number("refresh_s", 5.0, positive=True),
+        refresh_s=feed_fields.number("refresh_s", 5.0, positive=True, at_most=MAX_REFRESH_S),
         replay=(folder / replay) if replay else None,
-        stale_after_s=feed_fields.number("stale_after_s", 120.0, positive=True),
+        stale_after_s=feed_fields.number(
+            "stale_after_s", 120.0, positive=True, at_most=MAX_STALE_AFTER_S
+        ),
     )
     betas_table = _table(source, data, "betas")
     betas_fields = _Fields(source, betas_table, "betas")
-    betas = {asset: betas_fields.number(asset) for asset in betas_table}
+    betas = {
+        asset: betas_fields.number(asset, minimum=-100.0, at_most=100.0) for asset in betas_table
+    }
     bands_table = _table(source, data, "bands")
     bands = dict(Settings().bands)
     for name, value in bands_table.items():
@@ -554,14 +804,17 @@ def load_config(path: str | Path) -> AppConfig:
             isinstance(value, list)
             and len(value) == 2
             and all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                isinstance(v, (int, float))
+                and not isinstance(v, bool)
+                and (finite_float(v) or 0.0) == v
+                and v <= MAX_AMOUNT
                 for v in value
             )
             and 0 <= value[0] <= value[1]
         )
         if not ok:
             raise source.error(
-                f"must be [low, high] percent with 0 <= low <= high (got {value!r})",
+                f"must be [low, high] percent with 0 <= low <= high (got {_shown(value)})",
                 "bands",
                 None,
                 name,

@@ -1,4 +1,5 @@
-"""A malformed replay gives one line naming file and line, for report and for the TUI."""
+"""A replay line that is not a replay event gives one line naming file and line, for report
+and for the TUI (bad market data inside a well-formed event is dropped with a note instead)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import pytest
 
 from tui.cli import main
 
-GOOD = {"ts": 1, "type": "ticker", "data": {"symbol": "BTC/USDT", "last": 60000.0}}
+TS = 1_800_000_000_000
+GOOD = {"ts": TS, "type": "ticker", "data": {"symbol": "BTC/USDT", "last": 60000.0}}
 
 
 @pytest.mark.parametrize("command", [["report"], []], ids=["report", "tui"])
@@ -16,8 +18,11 @@ GOOD = {"ts": 1, "type": "ticker", "data": {"symbol": "BTC/USDT", "last": 60000.
     ("second_line", "message"),
     [
         ("not json", ":2: not valid JSON"),
-        (json.dumps({"ts": 1, "type": "tiers", "symbol": "X", "data": [1]}), ":2: malformed tiers"),
-        (json.dumps({"ts": 1, "type": "quote", "data": {}}), ":2: key 'type' must be one of"),
+        (
+            json.dumps({"ts": "soon", "type": "tiers", "data": []}),
+            ":2: key 'ts' must be an integer",
+        ),
+        (json.dumps({"ts": TS, "type": "quote", "data": {}}), ":2: key 'type' must be one of"),
     ],
 )
 def test_malformed_replay_exits_2_with_file_and_line(

@@ -141,8 +141,8 @@ def test_malformed_config_exits_2_with_file_line_and_key(tmp_path: Path):
         ("{not json", ("bad.jsonl:2: not valid JSON",)),
         ('{"ts": 1, "type": "quote", "data": {}}', ("bad.jsonl:2: key 'type'",)),
         ('{"ts": "x", "type": "ticker", "data": {}}', ("bad.jsonl:2: key 'ts'",)),
-        ('{"ts": 1, "type": "ticker", "data": {"last": 1}}', ("bad.jsonl", "symbol")),
-        ('{"ts": 1, "type": "tiers", "symbol": "BTC/USDT:USDT", "data": [1]}', ("bad.jsonl",)),
+        ('{"ts": true, "type": "ticker", "data": {}}', ("bad.jsonl:2: key 'ts'",)),
+        ("[1, 2]", ("bad.jsonl:2: expected a JSON object",)),
     ],
 )
 def test_malformed_replay_exits_2_with_one_line(tmp_path: Path, line: str, fragments):

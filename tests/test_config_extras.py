@@ -7,9 +7,7 @@ import tomllib
 from core import edits
 from core.config import load_portfolio, save_portfolio
 
-PORTFOLIO = """version = 2
-
-[account]
+PORTFOLIO = """[account]
 collateral_usd = 100.0
 broker = "main"
 
@@ -27,26 +25,21 @@ entry_price = 60000.0
 leverage = 2.0
 note = "roll in March"
 tags = ["core", "btc"]
-
-[strategy]
-name = "carry"
 """
 
 
-def test_unknown_keys_in_rows_account_and_top_level_survive_an_edit_and_save(tmp_path):
+def test_unknown_keys_in_rows_and_account_survive_an_edit_and_save(tmp_path):
     path = tmp_path / "portfolio.toml"
     path.write_text(PORTFOLIO)
     loaded = load_portfolio(path)
     edited = edits.edit_position(loaded.portfolio, "h", "size", "0.5")
     save_portfolio(edited, path, loaded.fingerprint, loaded.extra)
     data = tomllib.loads(path.read_text())
-    assert data["version"] == 2
     assert data["account"] == {"collateral_usd": 100.0, "broker": "main"}
     assert data["holdings"] == [{"asset": "BTC", "qty": 1.0, "wallet": "cold"}]
     (hedge,) = data["hedges"]
     assert hedge["size"] == 0.5
     assert hedge["note"] == "roll in March" and hedge["tags"] == ["core", "btc"]
-    assert data["strategy"] == {"name": "carry"}
 
 
 def test_saved_file_keeps_the_design_layout_with_one_header_per_row(tmp_path):

@@ -29,12 +29,17 @@ def write_events(path: Path, events: list[dict]) -> Path:
     return path
 
 
+# Replay clocks start here (2027): timestamps outside 2000-2100 are dropped as bad data.
+T0 = 1_800_000_000_000
+
+
 def tick(ts: int, price: float, symbol: str = "BTC/USDT") -> dict:
+    """A spot ticker received `ts` ms after T0."""
     return {
-        "ts": ts,
+        "ts": T0 + ts,
         "exchange": "binance",
         "type": "ticker",
-        "data": {"symbol": symbol, "timestamp": ts, "last": price},
+        "data": {"symbol": symbol, "timestamp": T0 + ts, "last": price},
     }
 
 
@@ -67,7 +72,7 @@ async def test_replay_at_recorded_speed_waits_the_recorded_gaps_and_ends_on_the_
     await feed.stop()
     assert sleep.delays == [2.0, 0.5]
     # Events with one timestamp arrive as one state; the replay's clock is its latest ts.
-    assert seen == [(1_000, 100.0), (3_000, 101.0), (3_500, 102.0)]
+    assert seen == [(T0 + 1_000, 100.0), (T0 + 3_000, 101.0), (T0 + 3_500, 102.0)]
     assert final.status == "replay"
     assert final.spot_price("ETH") == 10.0
     assert feed.finished
@@ -94,7 +99,7 @@ async def test_jump_to_end_plays_the_rest_without_waiting(tmp_path):
         break
     final = await feed.wait_finished()
     assert final.spot_price("BTC") == 3.0
-    assert final.clock_ms == 7_200_000
+    assert final.clock_ms == T0 + 7_200_000
 
 
 async def test_the_demo_replay_ends_where_the_reader_does_and_says_it_is_made_up():
@@ -140,14 +145,15 @@ def test_make_demo_regenerates_the_committed_file(tmp_path):
 async def test_record_then_replay_gives_the_same_market_state(tmp_path):
     exchange, _ = binance(keys=True)
     out = tmp_path / "rec.jsonl"
+    writer = EventWriter(out)
     try:
         feed = make_feed(exchange)
-        with out.open("w") as handle:
-            feed.add_event_sink(EventWriter(handle))
-            await feed.poll_once()
-            feed._clock_ms.now += 5_000
-            live = await feed.poll_once()
+        feed.add_event_sink(writer)
+        await feed.poll_once()
+        feed._clock_ms.now += 5_000
+        live = await feed.poll_once()
     finally:
+        writer.close()
         await exchange.close()
     types = {e["type"] for e in read_events(out)}
     assert types == {"market", "ticker", "funding", "tiers"}

@@ -20,7 +20,8 @@ from core import whatif
 from core.config import AppConfig, ConfigError, LoadedPortfolio, load_config, load_portfolio
 from core.edits import EditError
 from core.engine import UnsupportedContractError, compute
-from core.feeds.replay_file import ReplayError, load_replay_end
+from core.feeds.replay_file import ReplayError
+from core.feeds.source import MarketSource, choose_source, headless_market
 from core.locations import bundled_path, config_path
 from core.model import MarketState, Portfolio
 from core.risk import RiskInputError
@@ -43,6 +44,7 @@ class Session:
     config: AppConfig
     loaded: LoadedPortfolio
     replay: Path
+    source: MarketSource | None = None
 
 
 def resolve_config_path(path: str | None) -> Path:
@@ -50,39 +52,35 @@ def resolve_config_path(path: str | None) -> Path:
     return config_path(path)
 
 
-def open_session(config: str | None, portfolio: str | None, replay: str | None) -> Session:
-    """Load config and portfolio; raise UsageError with a clear message."""
+def open_session(
+    config: str | None, portfolio: str | None, replay: str | None, *, market: bool = True
+) -> Session:
+    """Load config and portfolio (and choose the market source); raise UsageError.
+
+    A replay named on the command line or in config that does not exist is an
+    error, never a silent switch to the demo (`market=False` skips the choice).
+    """
     try:
         app_config = load_config(resolve_config_path(config))
-        loaded = load_portfolio(Path(portfolio) if portfolio else app_config.portfolio_path)
+        path = Path(portfolio) if portfolio else app_config.portfolio_path
+        loaded = load_portfolio(path, venues=app_config.feed.exchanges)
         risk_cli.check_risk_settings(app_config.path)
-    except ConfigError as exc:
+        source = choose_source(app_config, replay, DEMO_REPLAY) if market else None
+    except (ConfigError, ReplayError) as exc:
         raise UsageError(str(exc)) from exc
-    replay_path = Path(replay) if replay else app_config.feed.replay
-    if replay_path is None or (not replay and not replay_path.exists()):
-        replay_path = DEMO_REPLAY
-    return Session(app_config, loaded, replay_path)
+    return Session(app_config, loaded, source.replay if source else DEMO_REPLAY, source)
 
 
 def market_for_report(session: Session, replay_given: bool) -> tuple[MarketState, str | None]:
     """The market for a headless report, and a notice for stderr (or None)."""
-    notice = None
-    if session.config.feed.kind == "ccxt" and not replay_given:
-        from core.feeds.snapshot import live_snapshot  # lazy: ccxt is heavy
-
-        try:
-            return live_snapshot(session.config, session.loaded.portfolio), None
-        except Exception as exc:  # noqa: BLE001 - any network fault means offline
-            reason = str(exc).splitlines()[0][:120] if str(exc) else exc.__class__.__name__
-            notice = f"offline: {reason}; using replay {session.replay}"
+    source = session.source
+    if source is None or (replay_given and source.live):
+        source = MarketSource(False, session.config.feed.exchange, session.replay)
     try:
-        market = load_replay_end(session.replay)
+        market, notice = headless_market(source, session.config, session.loaded.portfolio)
     except ReplayError as exc:
         raise UsageError(str(exc)) from exc
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        # An event whose data has the wrong shape deep inside: still the file's fault.
-        raise UsageError(f"{session.replay}: malformed replay event ({exc})") from exc
-    return market, notice
+    return market, notice or source.notice
 
 
 def apply_whatif(
@@ -149,8 +147,14 @@ def run_report(args: argparse.Namespace) -> int:
 def run_record(args: argparse.Namespace) -> int:
     from core.feeds.recorder import record  # lazy: ccxt is heavy
 
-    session = open_session(args.config, None, None)
-    return record(session.config, session.loaded.portfolio, Path(args.out), args.seconds)
+    session = open_session(args.config, None, None, market=False)
+    return record(
+        session.config,
+        session.loaded.portfolio,
+        Path(args.out),
+        args.seconds,
+        append=args.append,
+    )
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -193,6 +197,16 @@ def _shock(text: str) -> float:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--seconds must be a number, not {text!r}") from exc
+    if not math.isfinite(value) or not 0 < value <= 366 * 86400:
+        raise argparse.ArgumentTypeError("--seconds must be above 0 and at most a year")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="symbiosis", description=__doc__)
     parser.add_argument(
@@ -231,7 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     record = sub.add_parser("record", help="record the live feed to a replay file")
     record.add_argument("--config", dest="config", default=argparse.SUPPRESS)
     record.add_argument("--out", required=True, metavar="FILE")
-    record.add_argument("--seconds", type=float, default=None, metavar="N")
+    record.add_argument("--seconds", type=_seconds, default=None, metavar="N")
+    record.add_argument("--append", action="store_true", help="add to an existing file")
     add_serve_parser(sub)
     add_import_parser(sub)
     return parser

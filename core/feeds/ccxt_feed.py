@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.feeds.base import Backoff, FeedBase
 from core.feeds.funding_info import FundingIntervals
+from core.feeds.secrets import describe_fault
 from core.feeds.state import MarketStateBuilder, _number
 from core.keys import api_credentials
 from core.model import FeedStatus, MarketState, Portfolio, frozen_map
@@ -30,6 +31,8 @@ Clock = Callable[[], int]
 
 DEFAULT_EXCHANGE = "binance"
 _PRICE_KEYS = ("last", "close", "markPrice", "bid", "ask")
+# Faults that end the program on purpose; every other one only marks data stale.
+FATAL = (asyncio.CancelledError, KeyboardInterrupt, SystemExit)
 
 
 def wall_clock_ms() -> int:
@@ -74,15 +77,19 @@ def create_exchange(exchange_id: str, *, websocket: bool = True, timeout_ms: int
     """A ccxt async exchange (the ccxt.pro class when websockets are wanted and exist)."""
     import ccxt.async_support as ccxt_async
 
+    if exchange_id not in ccxt_async.exchanges:
+        import difflib
+
+        close = difflib.get_close_matches(exchange_id, ccxt_async.exchanges, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown exchange {exchange_id!r} (not in ccxt){hint}")
     cls = None
     if websocket:
         import ccxt.pro as ccxt_pro
 
         cls = getattr(ccxt_pro, exchange_id, None)
     if cls is None:
-        cls = getattr(ccxt_async, exchange_id, None)
-    if cls is None:
-        raise ValueError(f"unknown exchange {exchange_id!r} (not in ccxt)")
+        cls = getattr(ccxt_async, exchange_id)
     options: dict[str, Any] = {}
     if exchange_id == "binance":
         # Spot and USDⓈ-M only: skips the coin-M and options market downloads. Symbols of
@@ -134,7 +141,7 @@ class CcxtFeed(FeedBase):
         self.exchange_id = exchange_id
         self.symbols = tuple(dict.fromkeys(symbols))
         self.refresh_s = refresh_s
-        self.stale_after_ms = int(stale_after_s * 1000)
+        self.stale_after_ms = int(min(stale_after_s, 7 * 86400.0) * 1000)
         self.timeout_ms = timeout_ms
         self.websocket = websocket
         self.backoff = backoff or Backoff(initial_s=1.0, maximum_s=60.0)
@@ -184,13 +191,37 @@ class CcxtFeed(FeedBase):
         """Close the exchange's HTTP session and sockets (only one this feed made)."""
         if self.exchange is not None and self._own_exchange:
             try:
-                await self.exchange.close()
-            except Exception:  # noqa: BLE001 - closing a broken session must not raise
+                await self._call(self.exchange.close())
+            except FATAL:
+                raise
+            except BaseException:  # noqa: BLE001 - closing a broken session must not raise
                 pass
+
+    async def _call(self, request: Awaitable[Any]) -> Any:
+        """Await one exchange call, giving up after the feed's timeout."""
+        seconds = self.timeout_ms / 1000
+        try:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel
+            # that lands as the call completes, and stop() would then never end.
+            async with asyncio.timeout(seconds):
+                return await request
+        except TimeoutError as exc:
+            raise TimeoutError(f"no answer within {seconds:g} s") from exc
+
+    def cycle_timeout_s(self) -> float:
+        """How long one poll may take before its data counts as stale."""
+        return max(3 * self.timeout_ms / 1000, 1.0)
 
     async def _run(self) -> None:
         while True:
-            state = await self.poll_once()
+            try:
+                async with asyncio.timeout(self.cycle_timeout_s()):
+                    state = await self.poll_once()
+            except TimeoutError:
+                # A request that never returns: what is held is shown as stale, not live.
+                self.problems["poll"] = f"no answer within {self.cycle_timeout_s():g} s"
+                state = self.state("stale" if self._got_data else "offline")
+                self._publish(state)
             if state.status == "live":
                 self.backoff.reset()
                 delay = 0.0 if self._using_websocket() else self.refresh_s
@@ -200,12 +231,27 @@ class CcxtFeed(FeedBase):
             await self._sleep(delay)
 
     async def poll_once(self) -> MarketState:
-        """One cycle: markets when due, tickers, funding and tiers when due; publish."""
-        if self.exchange is None:
-            self.exchange = create_exchange(
-                self.exchange_id, websocket=self.websocket, timeout_ms=self.timeout_ms
-            )
+        """One cycle: markets when due, tickers, funding and tiers when due; publish.
+
+        Any fault (the exchange's constructor included, and faults that are not
+        Exception subclasses) is kept as a one-line problem with secrets masked,
+        and marks the data stale; it never leaves the feed.
+        """
         now = self._clock_ms()
+        self.problems.pop("poll", None)
+        if self.exchange is None:
+            try:
+                self.exchange = create_exchange(
+                    self.exchange_id, websocket=self.websocket, timeout_ms=self.timeout_ms
+                )
+            except FATAL:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - a broken exchange is only offline
+                self.problems["exchange"] = describe_fault(exc, exchange_ids=(self.exchange_id,))
+                state = self.state("stale" if self._got_data else "offline", now)
+                self._publish(state)
+                return state
+            self.problems.pop("exchange", None)
         healthy = True
         for stage, step in (
             ("markets", self._refresh_markets),
@@ -215,10 +261,10 @@ class CcxtFeed(FeedBase):
         ):
             try:
                 await step(now)
-            except asyncio.CancelledError:
+            except FATAL:
                 raise
-            except Exception as exc:  # noqa: BLE001 - any fault marks data stale, never kills
-                self.problems[stage] = f"{type(exc).__name__}: {exc}"[:300]
+            except BaseException as exc:  # noqa: BLE001 - any fault marks data stale, never kills
+                self.problems[stage] = describe_fault(exc, exchange_ids=(self.exchange_id,))
                 if stage != "tiers":
                     healthy = False
                 if stage == "markets" and self._markets_at is None:
@@ -240,10 +286,13 @@ class CcxtFeed(FeedBase):
             tier_sources=frozen_map(self.tier_sources.as_dict()),
         )
 
-    def _emit(self, event: Event) -> None:
-        self.builder.apply(event)
+    def _emit(self, event: Event) -> bool:
+        """Take in one object; bad data is dropped (noted by the builder), not recorded."""
+        if not self.builder.apply(event):
+            return False
         for sink in self._sinks:
             sink(event)
+        return True
 
     def _event(self, now: int, kind: str, data: Any, symbol: str | None = None) -> Event:
         event: Event = {"ts": now, "exchange": self.exchange_id, "type": kind}
@@ -260,7 +309,7 @@ class CcxtFeed(FeedBase):
         if not (due or self._reload_markets):
             return
         reload = self._markets_at is not None
-        markets = await self.exchange.load_markets(reload)
+        markets = await self._call(self.exchange.load_markets(reload))
         self._reload_markets = False
         active, unavailable = [], {}
         for symbol in self.symbols:
@@ -308,13 +357,18 @@ class CcxtFeed(FeedBase):
                 self._reload_markets = True
                 failures.append(exc)
                 continue
-            except Exception as exc:  # noqa: BLE001 - other groups may still answer
+            except FATAL:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - other groups may still answer
                 failures.append(exc)
                 continue
             for symbol in group:
                 ticker = tickers.get(symbol)
-                if isinstance(ticker, Mapping) and has_price(ticker):
-                    self._emit(self._event(now, "ticker", ticker))
+                if (
+                    isinstance(ticker, Mapping)
+                    and has_price(ticker)
+                    and self._emit(self._event(now, "ticker", ticker))
+                ):
                     self._got_data = True
                     answered.add(symbol)
             if complete:
@@ -328,29 +382,30 @@ class CcxtFeed(FeedBase):
         if self._using_websocket():
             try:
                 # A websocket message carries only the symbols that changed.
-                tickers = await asyncio.wait_for(
-                    self.exchange.watch_tickers(group), self.timeout_ms / 1000
-                )
+                tickers = await self._call(self.exchange.watch_tickers(group))
                 return tickers, False
-            except asyncio.CancelledError:
+            except FATAL:
                 raise
-            except Exception as exc:  # noqa: BLE001 - fall back to REST for a while
-                self.problems["websocket"] = f"{type(exc).__name__}: {exc}"[:300]
+            except BaseException as exc:  # noqa: BLE001 - fall back to REST for a while
+                self.problems["websocket"] = describe_fault(exc, exchange_ids=(self.exchange_id,))
                 self._ws_off_until = self._clock_ms() + 60_000
         if len(group) == 1 and not self.exchange.has.get("fetchTickers"):
-            return {group[0]: await self.exchange.fetch_ticker(group[0])}, True
-        return await self.exchange.fetch_tickers(group), True
+            return {group[0]: await self._call(self.exchange.fetch_ticker(group[0]))}, True
+        return await self._call(self.exchange.fetch_tickers(group)), True
 
     async def _refresh_funding(self, now: int) -> None:
         swaps = [s for s in self.active if self._market(s).get("swap")]
         if not swaps or not self._due(self._funding_at, self.funding_refresh_ms, now):
             return
-        await self.funding_intervals.refresh(self.exchange, swaps, now)
+        try:
+            await self._call(self.funding_intervals.refresh(self.exchange, swaps, now))
+        except TimeoutError as exc:  # a refinement: the rates below still count
+            self.funding_intervals.problem = describe_fault(exc)
         has = self.exchange.has
         if has.get("fetchFundingRates"):
-            rates = await self.exchange.fetch_funding_rates(swaps)
+            rates = await self._call(self.exchange.fetch_funding_rates(swaps))
         else:
-            rates = {s: await self.exchange.fetch_funding_rate(s) for s in swaps}
+            rates = {s: await self._call(self.exchange.fetch_funding_rate(s)) for s in swaps}
         for symbol in swaps:
             rate = rates.get(symbol)
             if isinstance(rate, Mapping):
@@ -387,10 +442,10 @@ class CcxtFeed(FeedBase):
         if has.get("fetchMarketLeverageTiers") is True:
             result = {}
             for symbol in contracts:
-                result[symbol] = await self.exchange.fetch_market_leverage_tiers(symbol)
+                result[symbol] = await self._call(self.exchange.fetch_market_leverage_tiers(symbol))
             return result
         if has.get("fetchLeverageTiers"):
-            return await self.exchange.fetch_leverage_tiers(contracts)
+            return await self._call(self.exchange.fetch_leverage_tiers(contracts))
         errors = _ccxt_errors()
         raise errors.NotSupported(f"{self.exchange_id} has no leverage tiers endpoint")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from core.feeds.secrets import describe_fault
 from core.feeds.state import _interval_hours, _number
 
 DEFAULT_INTERVAL_H = 8.0
@@ -55,7 +56,7 @@ class FundingIntervals:
         try:
             self.hours.update(await self._read(exchange, symbols))
         except Exception as exc:  # noqa: BLE001 - an interval is a refinement, never fatal
-            self.problem = f"{type(exc).__name__}: {exc}"[:300]
+            self.problem = describe_fault(exc, exchange_ids=(self.exchange_id,))
             return
         self.problem = ""
         self.refreshed_at = now_ms

@@ -15,36 +15,69 @@ if TYPE_CHECKING:
     from core.config import AppConfig
 
 
-class EventWriter:
-    """Appends events to an open text file, one JSON object a line, flushed each time.
+class RecordingExistsError(FileExistsError):
+    """`record --out FILE` on a file that exists, without --append: nothing was written."""
 
-    An interrupted recording is therefore still a valid replay file.
+
+class EventWriter:
+    """Appends events to a file, one JSON object a line, flushed each time.
+
+    The file is opened at the first event ('x': never truncating one that exists;
+    'a' with append), so a recording of nothing writes nothing. An interrupted
+    recording is still a valid replay file. A write that fails is kept in
+    `error` (the feed must not swallow it) and stops the writing.
     """
 
-    def __init__(self, handle: IO[str]) -> None:
-        self.handle = handle
+    def __init__(self, path: Path, *, append: bool = False) -> None:
+        self.path = path
+        self.append = append
+        self.handle: IO[str] | None = None
         self.count = 0
+        self.error: OSError | None = None
+        self.failed = asyncio.Event()
 
     def __call__(self, event: dict[str, Any]) -> None:
-        self.handle.write(json.dumps(event, separators=(",", ":"), allow_nan=False) + "\n")
-        self.handle.flush()
+        if self.error is not None:
+            return
+        line = json.dumps(event, separators=(",", ":"), allow_nan=False) + "\n"
+        try:
+            if self.handle is None:
+                self.handle = self.path.open("a" if self.append else "x", encoding="utf-8")
+            self.handle.write(line)
+            self.handle.flush()
+        except OSError as exc:
+            self.error = exc
+            self.failed.set()
+            return
         self.count += 1
 
+    def close(self) -> None:
+        if self.handle is not None:
+            try:
+                self.handle.close()
+            except OSError as exc:
+                self.error = self.error or exc
 
-async def record_feed(feed: CcxtFeed, out_path: Path, seconds: float | None) -> int:
-    """Run `feed` for `seconds` (None: until cancelled), writing its events; the count."""
-    with out_path.open("w", encoding="utf-8") as handle:
-        writer = EventWriter(handle)
-        feed.add_event_sink(writer)
-        await feed.start()
+
+async def record_feed(
+    feed: CcxtFeed, out_path: Path, seconds: float | None, *, append: bool = False
+) -> EventWriter:
+    """Run `feed` for `seconds` (None: until cancelled), writing its events."""
+    writer = EventWriter(out_path, append=append)
+    feed.add_event_sink(writer)
+    await feed.start()
+    try:
+        waiter = asyncio.ensure_future(writer.failed.wait())
         try:
-            if seconds is None:
-                await asyncio.Event().wait()
-            else:
-                await asyncio.sleep(seconds)
+            await asyncio.wait({waiter}, timeout=seconds)
         finally:
+            waiter.cancel()
+    finally:
+        try:
             await feed.stop()
-        return writer.count
+        finally:
+            writer.close()
+    return writer
 
 
 def record(
@@ -53,21 +86,35 @@ def record(
     out_path: Path,
     seconds: float | None,
     err: IO[str] | None = None,
+    *,
+    append: bool = False,
 ) -> int:
-    """`symbiosis record`: write the live feed to `out_path`; the exit code."""
+    """`symbiosis record`: write the live feed to `out_path`; the exit code.
+
+    2 when the file exists (without `append`) or cannot be written; 1 when
+    nothing was recorded (and then no file is written).
+    """
     err = err or sys.stderr
-    feed = CcxtFeed.from_config(config, portfolio)
-    try:
-        count = asyncio.run(record_feed(feed, out_path, seconds))
-    except OSError as exc:
-        err.write(f"symbiosis: cannot write {out_path}: {exc.strerror or exc}\n")
+    if out_path.exists() and not append:
+        err.write(
+            f"symbiosis: {out_path} exists; not overwritten "
+            "(use --append to add to it, or another name)\n"
+        )
         return 2
-    if count == 0:
+    feed = CcxtFeed.from_config(config, portfolio)
+    writer = asyncio.run(record_feed(feed, out_path, seconds, append=append))
+    if writer.error is not None:
+        reason = writer.error.strerror or type(writer.error).__name__
+        if isinstance(writer.error, FileExistsError):
+            reason = "it appeared while recording; not overwritten"
+        err.write(f"symbiosis: cannot write {out_path}: {reason}\n")
+        return 2
+    if writer.count == 0:
         reason = next(iter(feed.problems.values()), "no answer")
         err.write(f"offline: nothing recorded from {config.feed.exchange} ({reason})\n")
         return 1
     if feed.unavailable:
         listed = ", ".join(sorted(feed.unavailable))
         err.write(f"note: not on {config.feed.exchange}: {listed}\n")
-    err.write(f"recorded {count} events to {out_path}\n")
+    err.write(f"recorded {writer.count} events to {out_path}\n")
     return 0

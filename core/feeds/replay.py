@@ -7,11 +7,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from core.feeds.base import FeedBase
-from core.feeds.replay_file import apply_event, numbered_events
+from core.feeds.replay_file import NOTE_LIMIT, apply_event, fold_replay, numbered_events
 from core.feeds.state import MarketStateBuilder
 from core.model import MarketState
 
 Sleep = Callable[[float], Awaitable[None]]
+MAX_GAP_S = 60.0
 
 
 class ReplayFeed(FeedBase):
@@ -64,11 +65,15 @@ class ReplayFeed(FeedBase):
                 self._publish(self._state())
                 pending = False
                 await self._wait(ts - previous_ts)
-            apply_event(self._builder, self.path, number, event)
+            # A dropped event (bad data, a timestamp outside 2000-2100) sets no clock.
+            if apply_event(self._builder, self.path, number, event):
+                previous_ts = ts
+                pending = True
             if isinstance(event.get("note"), str):
-                self._note = event["note"]
-            previous_ts = ts
-            pending = True
+                self._note = event["note"][:NOTE_LIMIT]
+        if not self._builder.accepted:
+            # An empty or eventless file is an error, never a book priced at zero.
+            fold_replay(self.path)
         if pending:
             self._publish(self._state())
 
@@ -76,7 +81,9 @@ class ReplayFeed(FeedBase):
         if self.speed is None or self._to_end.is_set() or gap_ms <= 0:
             return
         waiter = asyncio.ensure_future(self._to_end.wait())
-        sleeper = asyncio.ensure_future(self._sleep(gap_ms / 1000 / self.speed))
+        # A recording paused for hours plays on after a minute, not after hours.
+        delay = min(gap_ms / 1000 / self.speed, MAX_GAP_S)
+        sleeper = asyncio.ensure_future(self._sleep(delay))
         try:
             await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
         finally:

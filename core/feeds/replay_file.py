@@ -10,6 +10,9 @@ from typing import Any
 from core.feeds.state import EVENT_TYPES, MarketStateBuilder
 from core.model import MarketState
 
+# A note a replay carries (e.g. "made-up demo data") is shown on screen: one line.
+NOTE_LIMIT = 200
+
 
 class ReplayError(ValueError):
     """A replay file that cannot be read; the message names file and line."""
@@ -21,11 +24,17 @@ def read_events(path: str | Path) -> Iterator[dict[str, Any]]:
         yield event
 
 
-def apply_event(builder: MarketStateBuilder, path: str | Path, number: int, event: dict) -> None:
-    """builder.apply(event), with a malformed event reported by file and line."""
+def apply_event(
+    builder: MarketStateBuilder, path: str | Path, number: int, event: dict[str, Any]
+) -> bool:
+    """builder.apply(event), with a malformed event reported by file and line.
+
+    Bad market data in a well-formed event is dropped by the builder (False),
+    and its note names the symbol.
+    """
     try:
-        builder.apply(event)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return builder.apply(event)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise ReplayError(f"{path}:{number}: malformed {event.get('type')} event ({exc})") from exc
 
 
@@ -33,41 +42,72 @@ def numbered_events(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, event) pairs of a replay file, validated line by line."""
     path = Path(path)
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
+    except IsADirectoryError as exc:
+        raise ReplayError(f"{path}: is a folder, not a replay file") from exc
     except OSError as exc:
         raise ReplayError(f"{path}: cannot open replay file ({exc.strerror})") from exc
     with handle:
-        for number, line in enumerate(handle, start=1):
-            text = line.strip()
+        for number, raw in enumerate(handle, start=1):
+            if number == 1 and raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+                raise ReplayError(f"{path}:1: the file is UTF-16 text; a replay file is UTF-8")
+            try:
+                text = raw.decode("utf-8").strip().lstrip("\ufeff")
+            except UnicodeDecodeError as exc:
+                raise ReplayError(f"{path}:{number}: not valid UTF-8 text") from exc
             if not text:
                 continue
-            try:
-                event = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ReplayError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(event, dict):
-                raise ReplayError(f"{path}:{number}: expected a JSON object")
-            if event.get("type") not in EVENT_TYPES:
-                raise ReplayError(
-                    f"{path}:{number}: key 'type' must be one of {', '.join(EVENT_TYPES)}"
-                )
-            if not isinstance(event.get("ts"), int):
-                raise ReplayError(f"{path}:{number}: key 'ts' must be an integer (ms)")
-            if event["type"] == "tiers" and not event.get("symbol"):
-                raise ReplayError(f"{path}:{number}: a 'tiers' event needs a 'symbol'")
-            yield number, event
+            yield number, _event(path, number, text)
 
 
-def load_replay_end(path: str | Path) -> MarketState:
-    """The market state at the end of a replay file.
+def _event(path: Path, number: int, text: str) -> dict[str, Any]:
+    try:
+        event = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReplayError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+    except RecursionError as exc:
+        raise ReplayError(f"{path}:{number}: JSON nested too deeply") from exc
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise ReplayError(f"{path}:{number}: not valid JSON ({str(exc)[:80]})") from exc
+    if not isinstance(event, dict):
+        raise ReplayError(f"{path}:{number}: expected a JSON object")
+    if event.get("type") not in EVENT_TYPES:
+        raise ReplayError(f"{path}:{number}: key 'type' must be one of {', '.join(EVENT_TYPES)}")
+    ts = event.get("ts")
+    if isinstance(ts, bool) or not isinstance(ts, int):
+        raise ReplayError(f"{path}:{number}: key 'ts' must be an integer (ms)")
+    return event
+
+
+def fold_replay(path: str | Path, *, first_ts_only: bool = False) -> MarketState:
+    """The market state at the end of a replay file (or after its first timestamp).
 
     An event may carry a "note" (e.g. that the data is made up); the last one wins.
+    A file with no usable event is an error, never a book priced at zero.
     """
     builder = MarketStateBuilder()
     note = ""
+    first_ts = None
+    lines = 0
     for number, event in numbered_events(path):
+        lines += 1
+        if first_ts is None:
+            first_ts = event["ts"]
+        elif first_ts_only and event["ts"] != first_ts and builder.accepted:
+            break
         apply_event(builder, path, number, event)
         info = event.get("note")
         if isinstance(info, str):
-            note = info
+            note = info[:NOTE_LIMIT]
+    if not builder.accepted:
+        if not lines:
+            raise ReplayError(f"{path}: the replay file is empty (no events)")
+        raise ReplayError(
+            f"{path}: no usable market data in {lines} events ({builder.dropped_note()})"
+        )
     return builder.state(status="replay", note=note)
+
+
+def load_replay_end(path: str | Path) -> MarketState:
+    """The market state at the end of a replay file."""
+    return fold_replay(path)
