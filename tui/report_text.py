@@ -59,6 +59,8 @@ def _countdown(target_ms: int | None, clock_ms: int) -> str:
 
 def print_report_table(report: Report, console: Console | None = None) -> None:
     """The report as compact Rich tables, for people (readable at 80 columns)."""
+    from rich.markup import escape  # notes carry user and market text: never markup
+
     if console is None:
         from rich.console import Console
 
@@ -157,6 +159,6 @@ def print_report_table(report: Report, console: Console | None = None) -> None:
     if any(a.beta_assumed for a in report.assets):
         console.print("* beta assumed (not in config)")
     for warning in report.warnings:
-        console.print(f"[yellow]note:[/] {warning}")
+        console.print(f"[yellow]note:[/] {escape(warning)}")
     if report.note:
-        console.print(f"[yellow]data:[/] {report.note}")
+        console.print(f"[yellow]data:[/] {escape(report.note)}")

@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from core.feeds.base import FeedBase
-from core.feeds.replay_file import NOTE_LIMIT, apply_event, fold_replay, numbered_events
-from core.feeds.state import MarketStateBuilder
+from core.feeds.replay_file import apply_event, fold_replay, numbered_events, replay_note
+from core.feeds.state import MarketStateBuilder, timestamp_problem
 from core.model import MarketState
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -61,16 +61,20 @@ class ReplayFeed(FeedBase):
         pending = False
         for number, event in numbered_events(self.path):
             ts = event["ts"]
-            if previous_ts is not None and ts != previous_ts and pending:
+            # An event whose own time is garbage is dropped below: it sets no pace.
+            timely = timestamp_problem(ts) is None
+            if timely and previous_ts is not None and ts != previous_ts and pending:
                 self._publish(self._state())
                 pending = False
                 await self._wait(ts - previous_ts)
-            # A dropped event (bad data, a timestamp outside 2000-2100) sets no clock.
+            # A dropped event (bad data, a timestamp outside 2000-2100) sets no clock,
+            # but its note is news: the state is published all the same.
             if apply_event(self._builder, self.path, number, event):
                 previous_ts = ts
-                pending = True
-            if isinstance(event.get("note"), str):
-                self._note = event["note"][:NOTE_LIMIT]
+            pending = pending or previous_ts is not None
+            note = replay_note(event.get("note"))
+            if note is not None:
+                self._note = note
         if not self._builder.accepted:
             # An empty or eventless file is an error, never a book priced at zero.
             fold_replay(self.path)

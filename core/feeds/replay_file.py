@@ -14,6 +14,18 @@ from core.model import MarketState
 NOTE_LIMIT = 200
 
 
+def replay_note(value: object) -> str | None:
+    """An event's "note" as one line fit for the screen, or None when it has none.
+
+    It is text from a file: control characters go, and brackets become
+    parentheses so that no markup parser can read it as a tag.
+    """
+    if not isinstance(value, str):
+        return None
+    text = "".join(ch for ch in value[:NOTE_LIMIT] if ch.isprintable())
+    return text.replace("[", "(").replace("]", ")")
+
+
 class ReplayError(ValueError):
     """A replay file that cannot be read; the message names file and line."""
 
@@ -96,9 +108,9 @@ def fold_replay(path: str | Path, *, first_ts_only: bool = False) -> MarketState
         elif first_ts_only and event["ts"] != first_ts and builder.accepted:
             break
         apply_event(builder, path, number, event)
-        info = event.get("note")
-        if isinstance(info, str):
-            note = info[:NOTE_LIMIT]
+        info = replay_note(event.get("note"))
+        if info is not None:
+            note = info
     if not builder.accepted:
         if not lines:
             raise ReplayError(f"{path}: the replay file is empty (no events)")
