@@ -400,7 +400,10 @@ def _position(fields: _Fields, book: str, venues: tuple[str, ...] | None = None)
         side=fields.text("side", required=True, choices=SIDES),  # type: ignore[arg-type]
         size=fields.number("size", required=True, positive=True),
         entry_price=fields.number("entry_price", required=True, positive=True),
-        leverage=fields.number("leverage", required=True, positive=True, at_most=MAX_LEVERAGE),
+        # No exchange offers less than 1x; below it, margin would exceed the notional.
+        leverage=fields.number(
+            "leverage", required=True, positive=True, minimum=1.0, at_most=MAX_LEVERAGE
+        ),
         margin_mode=fields.text("margin_mode", "isolated", choices=MARGIN_MODES),  # type: ignore[arg-type]
         margin_usd=fields.number("margin_usd", positive=True),
         kind=kind,  # type: ignore[arg-type]
@@ -488,7 +491,9 @@ def _check_whole(source: _Source, data: Mapping[str, Any]) -> None:
             f"{source.path}: the file is empty; restore it from {source.path.name}.bak "
             "or write an [account] table"
         )
-    if lines[0] == HEADER and lines[-1] != END:
+    # END is the last thing a save writes: a file of ours without it was cut short
+    # (rows a user appends after it are fine).
+    if lines and lines[0] == HEADER and END not in lines:
         raise ConfigError(
             f"{source.path}:{len(source.lines)}: the file is cut short (its end line "
             f"{END!r} is missing): a save was interrupted; restore it from a backup"

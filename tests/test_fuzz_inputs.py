@@ -178,6 +178,11 @@ def check_one(folder: Path, target: str) -> None:
     if not all_finite(report):
         COUNTS["nonsense accepted"] += 1
     assert all_finite(report), "accepted input gave a figure that is not finite"
+    # The table for people must print too (user and data text are not markup).
+    table, table_err = io.StringIO(), io.StringIO()
+    with redirect_stdout(table), redirect_stderr(table_err):
+        assert main(["report", "--config", str(folder / "config.toml")]) == 0
+    assert "Traceback" not in table_err.getvalue()
     COUNTS["accepted, finite figures"] += 1
 
 
@@ -185,6 +190,7 @@ def check_one(folder: Path, target: str) -> None:
     max_examples=EXAMPLES,
     deadline=None,
     derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=st.data())

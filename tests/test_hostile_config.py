@@ -240,3 +240,17 @@ def test_report_exits_2_on_a_venue_not_followed(tmp_path):
         f"symbiosis: {tmp_path / 'portfolio.toml'}:15: hedges[0].venue: 'kraken' is not "
         "followed ([feed] exchanges: binance, bybit)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1e-320", "must be >= 1 (got 9.99989e-321)"),
+        ("0.5", "must be >= 1"),
+        ("5000", "must be <= 1000"),
+    ],
+)
+def test_a_leverage_no_exchange_offers_is_refused(tmp_path, value, expected):
+    # 1e-320x would make the isolated margin (notional / leverage) infinite.
+    path = write(tmp_path, PORTFOLIO.replace("leverage = 3.0", f"leverage = {value}"))
+    assert refused(path).startswith(f"{path}:14: hedges[0].leverage: {expected}")
