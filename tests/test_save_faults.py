@@ -197,19 +197,20 @@ def test_a_write_fault_halfway_through_the_backup_replaces_nothing(tmp_path, mon
     assert temp_files(tmp_path) == []
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="root ignores file modes; needs a read-only mount")
 def test_a_read_only_folder_refuses_the_save_clearly_and_changes_nothing(tmp_path):
-    with mounted_tmpfs(tmp_path / "disk", "1m") as disk:
-        path = write(disk)
-        loaded = load_portfolio(path)
-        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
-        with pytest.raises(SaveError, match="not saved .*Read-only file system"):
-            save_portfolio(replace(loaded.portfolio, collateral_usd=5.0), path, loaded.fingerprint)
-        assert path.read_text(encoding="utf-8") == PORTFOLIO
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a mode-0555 folder anyway")
-def test_a_read_only_folder_refuses_the_save_when_not_root(tmp_path):
+    # Root ignores file modes: as root the folder is a tmpfs remounted read-only, else a
+    # mode-0555 folder. Either way the save is refused and the file stays as it was.
+    if os.geteuid() == 0:
+        with mounted_tmpfs(tmp_path / "disk", "1m") as disk:
+            path = write(disk)
+            loaded = load_portfolio(path)
+            subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+            with pytest.raises(SaveError, match="not saved .*Read-only file system"):
+                save_portfolio(
+                    replace(loaded.portfolio, collateral_usd=5.0), path, loaded.fingerprint
+                )
+            assert path.read_text(encoding="utf-8") == PORTFOLIO
+        return
     path = write(tmp_path)
     loaded = load_portfolio(path)
     tmp_path.chmod(0o555)
