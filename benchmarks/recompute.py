@@ -70,7 +70,7 @@ def time_engine(book: Book, markets: list[MarketState], repeats: int) -> dict[st
     def cold(_: int) -> None:
         RiskEngine().compute(portfolio, book.market, 0.0, settings)
 
-    samples["cold"] = _timed(cold, max(3, repeats // 4))
+    samples["cold"] = _timed(cold, max(2, repeats // 4))
     return samples
 
 
@@ -98,7 +98,7 @@ def time_kernel(book: Book, markets: list[MarketState], repeats: int) -> dict[st
         fresh = layout_of(chain[0], book.market, settings)
         evaluate(fresh, market_arrays(fresh, book.market))
 
-    samples["cold"] = _timed(cold, max(3, repeats // 4))
+    samples["cold"] = _timed(cold, max(2, repeats // 4))
     return samples
 
 

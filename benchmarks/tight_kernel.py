@@ -20,7 +20,17 @@ from typing import Any
 
 import numpy as np
 
-from core.model import DAY_MS, MarketState, Portfolio, Position, Settings, Tier, base_asset
+from core.model import (
+    DAY_MS,
+    ContractQuote,
+    MarketState,
+    Portfolio,
+    Position,
+    Settings,
+    SpotQuote,
+    Tier,
+    base_asset,
+)
 
 
 @dataclass
@@ -80,6 +90,11 @@ class MarketArrays:
     clock_ms: int
     stale_after_ms: int
     all_fresh_status: bool
+    ticker: dict[str, np.ndarray]  # the basis ticker's figures: per market, not per edit
+
+
+_UNQUOTED = ContractQuote("", "", "swap")  # a contract the market does not quote
+_UNPRICED = SpotQuote("", "", None, None, 0)
 
 
 def _beta(asset: str, settings: Settings) -> float:
@@ -178,36 +193,36 @@ def set_position(book: TightBook, row: int, p: Position) -> None:
 
 def market_arrays(book: TightBook, market: MarketState) -> MarketArrays:
     """Read a MarketState into arrays: one pass over the contracts, one over the assets."""
-    contracts, nan = market.contracts, math.nan
-    quotes = [contracts.get(s) for s in book.symbols]
-    per_contract = np.array(
-        [
-            (q.mark, q.funding_rate if q.kind == "swap" else nan, q.funding_interval_h)
-            + (q.expiry_ms if q.kind == "future" else nan, q.ts_ms)
-            if q is not None
-            else (nan, nan, nan, nan, 0)
-            for q in quotes
-        ],
-        dtype=np.float64,
-    ).reshape(len(quotes), 5)
-    spot_quotes = [market.spot.get(a) for a in book.assets]
-    per_asset = np.array(
-        [(q.price, q.ts_ms) if q is not None else (nan, 0) for q in spot_quotes],
-        dtype=np.float64,
-    ).reshape(len(spot_quotes), 2)
-    interval = per_contract[:, 2]
-    return MarketArrays(
-        mark=per_contract[:, 0],
-        funding=per_contract[:, 1],
+    contracts, spot_quotes = market.contracts, market.spot
+    # One list per field: numpy turns a list of floats and Nones (NaN) into an array
+    # faster than it does a list of tuples.
+    quotes = [contracts.get(s, _UNQUOTED) for s in book.symbols]
+    swap = [q.kind == "swap" for q in quotes]
+    mark = np.array([q.mark for q in quotes], dtype=np.float64)
+    funding = np.array([q.funding_rate for q in quotes], dtype=np.float64)
+    funding = np.where(swap, funding, np.nan)
+    interval = np.array([q.funding_interval_h for q in quotes], dtype=np.float64)
+    expiry = np.array([q.expiry_ms for q in quotes], dtype=np.float64)
+    expiry = np.where(swap, np.nan, expiry)
+    contract_ts = np.array([q.ts_ms for q in quotes], dtype=np.float64)
+    spots = [spot_quotes.get(a, _UNPRICED) for a in book.assets]
+    spot = np.array([q.price for q in spots], dtype=np.float64)
+    spot_ts = np.array([q.ts_ms for q in spots], dtype=np.float64)
+    arrays = MarketArrays(
+        mark=mark,
+        funding=funding,
         interval_h=np.where(np.isnan(interval), book.interval_h, interval),
-        days=(per_contract[:, 3] - market.clock_ms) / DAY_MS,
-        contract_ts=per_contract[:, 4],
-        spot=per_asset[:, 0],
-        spot_ts=per_asset[:, 1],
+        days=(expiry - market.clock_ms) / DAY_MS,
+        contract_ts=contract_ts,
+        spot=spot,
+        spot_ts=spot_ts,
         clock_ms=market.clock_ms,
         stale_after_ms=market.stale_after_ms,
         all_fresh_status=market.status not in ("stale", "offline"),
+        ticker={},
     )
+    arrays.ticker.update(basis_arrays(book, arrays))
+    return arrays
 
 
 def _tier_index(floors: np.ndarray, notional: np.ndarray) -> np.ndarray:
@@ -290,7 +305,7 @@ def evaluate(book: TightBook, m: MarketArrays, shock: float = 0.0) -> dict[str, 
     liquidated = np.where(crossf > 0, cross_breached, isolated_breached)
     funding_rate = m.funding[book.contract]
     funding = -sign * notional * funding_rate
-    ticker = basis_arrays(book, m)
+    ticker = m.ticker
     spot_leg = book.spot_qty * np.nan_to_num(spot_price)
 
     n_slots = len(book.slot_assets)
