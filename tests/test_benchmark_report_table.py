@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import replace
 
 from rich.cells import cell_len
@@ -56,3 +57,13 @@ def test_ids_are_printed_as_written_and_wide_characters_keep_the_columns_aligned
     assert table[4].startswith(" 持仓[red]x  alpha")
     # Every line of the table is as wide on screen: 持 and 仓 take two cells each.
     assert len({cell_len(line) for line in table}) == 1
+
+
+def test_on_a_terminal_titles_and_headers_are_styled_and_the_text_is_the_same():
+    book = make_book(12)
+    report = compute(book.portfolio, book.market, 0.0, book.settings)
+    styled = io.StringIO()
+    print_report_table(report, Console(file=styled, force_terminal=True, width=200))
+    text = styled.getvalue()
+    assert "\x1b[3mPositions" in text and "\x1b[1m id " in text  # italic title, bold header
+    assert re.sub(r"\x1b\[[0-9;]*m", "", text).splitlines() == _printed(report)
