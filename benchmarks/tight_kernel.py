@@ -9,12 +9,13 @@ per distinct tier table; one comparison per floor on big books), sums as
 bincounts and products, and no shock work at zero shock. Static per-position
 arrays are laid out once (`layout_of`); an edit writes one row (`set_position`);
 a feed tick reads the new MarketState into per-contract arrays
-(`market_arrays`), the least Python any engine must run.
+(`market_arrays`), the least Python any engine must run. The liquidation price
+(the tier at that price) and the shock to liquidation use the engine's own numpy
+functions in core.position_risk. One venue: the default one's cross account.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,15 @@ from core.model import (
     SpotQuote,
     Tier,
     base_asset,
+)
+from core.position_risk import Book as RiskBook
+from core.position_risk import (
+    Margins,
+    TierMatrix,
+    breached,
+    liquidation_prices,
+    ratio,
+    shock_to_liquidation,
 )
 
 
@@ -74,6 +84,8 @@ class TightBook:
     holding_slot: np.ndarray  # n_slots for stablecoins
     interval_h: float  # default funding interval
     collateral: float
+    cross: np.ndarray  # bool, the same rows as crossf
+    tier_matrix: TierMatrix  # every position's tiers as a row (for the liquidation price)
 
 
 @dataclass(frozen=True)
@@ -170,10 +182,28 @@ def layout_of(portfolio: Portfolio, market: MarketState, settings: Settings) -> 
         ),
         interval_h=settings.funding_interval_h,
         collateral=portfolio.collateral_usd,
+        cross=np.zeros(len(positions), dtype=bool),
+        tier_matrix=_tier_matrix([table_of_contract[c] for c in contract.tolist()]),
     )
     for row, p in enumerate(positions):
         set_position(book, row, p)
     return book
+
+
+def _tier_matrix(tables: list[tuple]) -> TierMatrix:
+    """Each position's tiers as one padded row: floor, cap, mmr, cum."""
+    width = max((len(t) for t in tables), default=1)
+    floor = np.full((len(tables), width), np.inf)
+    cap = np.full((len(tables), width), np.inf)
+    mmr = np.zeros((len(tables), width))
+    cum = np.zeros((len(tables), width))
+    for row, table in enumerate(tables):
+        floors = [t[0] for t in table]
+        floor[row, : len(table)] = floors
+        cap[row, : len(table) - 1] = floors[1:]
+        mmr[row, : len(table)] = [t[1] for t in table]
+        cum[row, : len(table)] = [t[2] for t in table]
+    return TierMatrix(floor, cap, mmr, cum)
 
 
 def set_position(book: TightBook, row: int, p: Position) -> None:
@@ -186,6 +216,7 @@ def set_position(book: TightBook, row: int, p: Position) -> None:
     book.leverage[row] = p.leverage
     book.wallet[row] = 0.0 if cross else p.isolated_margin()
     book.crossf[row] = 1.0 if cross else 0.0
+    book.cross[row] = cross
     book.hedgef[row] = 1.0 if p.book == "hedge" else 0.0
     book.alphaf[row] = 1.0 if p.book == "alpha" else 0.0
     book.spot_qty[row] = p.spot_qty if p.kind == "basis" else 0.0
@@ -254,18 +285,40 @@ def _tiers(book: TightBook, notional: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return mmr, cum
 
 
+def _margins(
+    book: TightBook, risk: RiskBook, mark: np.ndarray, notional: np.ndarray, upnl: np.ndarray
+) -> Margins:
+    """Margins at one set of marks, the tiers found as tightly as numpy allows."""
+    mmr, cum = _tiers(book, notional)
+    maintenance = np.maximum(notional * mmr - cum, 0.0)
+    return Margins(
+        mark=mark,
+        notional=notional,
+        upnl=upnl,
+        mmr=mmr,
+        cum=cum,
+        maintenance=maintenance,
+        account_balance=np.array([book.collateral + _dot(upnl, book.crossf)]),
+        account_maintenance=np.array([_dot(maintenance, book.crossf)]),
+        account_has_cross=np.array([bool(book.cross.any())]),
+        isolated_balance=book.wallet + upnl,
+    )
+
+
+def _worst(book: TightBook, m: Margins, open_rows: np.ndarray, account_open: bool) -> float | None:
+    """The highest margin ratio of the isolated positions and the cross account still
+    open; None when one is undefined, 0 with nothing open."""
+    candidates = ratio(m.maintenance, m.isolated_balance)[~book.cross & open_rows]
+    if account_open and m.account_has_cross[0]:
+        candidates = np.append(candidates, m.account_ratio())
+    if candidates.size == 0:
+        return 0.0
+    return None if np.isnan(candidates).any() else float(candidates.max())
+
+
 def _dot(a: np.ndarray, b: np.ndarray) -> float:
     """Sum of a x b without BLAS: its threads stall for milliseconds on a busy machine."""
     return float(np.multiply(a, b).sum())
-
-
-def _ratio(numerator: float, denominator: float) -> float | None:
-    if numerator == 0:
-        return 0.0
-    if denominator <= 0:
-        return None
-    ratio = numerator / denominator
-    return ratio if math.isfinite(ratio) else None
 
 
 def evaluate(book: TightBook, m: MarketArrays, shock: float = 0.0) -> dict[str, Any]:
@@ -279,30 +332,41 @@ def evaluate(book: TightBook, m: MarketArrays, shock: float = 0.0) -> dict[str, 
     delta = sign * notional
     upnl = (mark - entry) * size * sign + 0.0
     initial = notional / book.leverage
-    mmr, cum = _tiers(book, notional)
-    mm = np.maximum(notional * mmr - cum, 0.0)
+    risk = RiskBook(
+        size=size,
+        entry=entry,
+        mark=mark,
+        sign=sign,
+        beta=book.beta,
+        cross=book.cross,
+        isolated_wallet=book.wallet,
+        account=np.zeros(len(size), dtype=np.intp),
+        account_wallet=np.array([book.collateral]),
+        tiers=book.tier_matrix,
+    )
+    now = _margins(book, risk, mark, notional, upnl)
     if shock:
-        move = np.maximum(shock * book.beta, -1.0)
-        shocked_notional = notional * (1.0 + move)
-        s_mmr, s_cum = _tiers(book, shocked_notional)
-        shocked_mm = np.maximum(shocked_notional * s_mmr - s_cum, 0.0)
-        shocked_upnl = (mark * (1.0 + move) - entry) * size * sign
+        shocked_mark = mark * (1.0 + np.maximum(shock * book.beta, -1.0))
+        shocked_upnl = (shocked_mark - entry) * size * sign + 0.0
+        shocked = _margins(book, risk, shocked_mark, size * shocked_mark, shocked_upnl)
     else:
-        shocked_mm, shocked_upnl = mm, upnl
-
-    cross_mm, cross_upnl = _dot(mm, crossf), _dot(upnl, crossf)
-    cross_wallet = book.collateral - (cross_mm - mm) + (cross_upnl - upnl)
-    signed_size = sign * size
-    denominator = size * mmr - signed_size
+        shocked = now
+    mm = now.maintenance
+    # The tier at the liquidation price and the shock to liquidation: the engine's own
+    # numpy (core.position_risk), so the ratio measures everything around it.
+    liquidation = liquidation_prices(risk, now)
+    to_liquidation = shock_to_liquidation(risk, liquidation)
     with np.errstate(divide="ignore", invalid="ignore"):
-        price = (np.where(crossf > 0, cross_wallet, book.wallet) + cum - signed_size * entry) / (
-            denominator
-        )
-        liquidation = np.where((denominator != 0) & (price > 0), price, np.nan)
         distance = np.abs(mark - liquidation) / mark * 100.0
-    cross_breached = _dot(shocked_mm, crossf) >= book.collateral + _dot(shocked_upnl, crossf)
-    isolated_breached = shocked_mm >= book.wallet + shocked_upnl
-    liquidated = np.where(crossf > 0, cross_breached, isolated_breached)
+    account_breached = now.account_has_cross & breached(
+        shocked.account_balance, shocked.account_maintenance
+    )
+    liquidated = np.where(
+        book.cross,
+        account_breached[0],
+        breached(shocked.isolated_balance, shocked.maintenance),
+    )
+    shocked_upnl = shocked.upnl
     funding_rate = m.funding[book.contract]
     funding = -sign * notional * funding_rate
     ticker = m.ticker
@@ -332,13 +396,18 @@ def evaluate(book: TightBook, m: MarketArrays, shock: float = 0.0) -> dict[str, 
     core_value = float(holding_value[~book.holding_stable].sum())
     spot_legs, isolated = float(spot_leg.sum()), float(book.wallet.sum())
     upnl_total, mm_total = float(upnl.sum()), float(mm.sum())
+    isolated_gone = liquidated & ~book.cross
+    futures_pnl = float(
+        np.where(liquidated, 0.0, shocked.upnl - upnl).sum()
+        - now.isolated_balance[isolated_gone].sum()
+        - now.account_balance[account_breached].sum()
+    )
     equity = spot_value + spot_legs + book.collateral + isolated + upnl_total
     if shock:
         spot_pnl = _dot(holding_value, np.maximum(shock * book.holding_beta, -1.0))
         spot_pnl += _dot(spot_leg, np.maximum(shock * book.beta, -1.0))
     else:
         spot_pnl = 0.0
-    shocked_upnl_total = float(shocked_upnl.sum())
     margin_usd = np.where(crossf > 0, initial, book.wallet)
     return {
         "notional_usd": notional,
@@ -361,16 +430,18 @@ def evaluate(book: TightBook, m: MarketArrays, shock: float = 0.0) -> dict[str, 
         "net_exposure_usd": float(net_usd.sum()),
         "beta_weighted_exposure_usd": _dot(net_usd, book.slot_beta),
         "gross_exposure_usd": float(np.abs(spot_usd).sum() + np.abs(delta[in_slots]).sum()),
-        "margin_ratio": _ratio(mm_total, book.collateral + isolated + upnl_total),
+        "margin_ratio": _worst(book, now, np.ones(len(size), dtype=bool), True),
+        "position_margin_ratio": np.where(
+            book.cross, now.account_ratio()[0], ratio(mm, now.isolated_balance)
+        ),
+        "liquidation_shock_pct": to_liquidation.nearest() * 100.0,
         "unrealized_pnl_total": upnl_total,
         "maintenance_total": mm_total,
         "hedge_notional_usd": _dot(notional, book.hedgef),
         "alpha_margin_usd": _dot(margin_usd + spot_leg, book.alphaf),
         "core_value_usd": core_value,
-        "scenario_pnl_usd": spot_pnl + shocked_upnl_total - upnl_total,
-        "scenario_margin_ratio": _ratio(
-            float(shocked_mm.sum()), book.collateral + isolated + shocked_upnl_total
-        ),
+        "scenario_pnl_usd": spot_pnl + futures_pnl,
+        "scenario_margin_ratio": _worst(book, shocked, ~liquidated, not account_breached[0]),
         "basis": ticker,
     }
 

@@ -52,6 +52,14 @@ def assert_kernel_agrees(report: Report, figures: dict) -> None:
         np.testing.assert_allclose(
             figures[column], engine, rtol=1e-9, atol=1e-9, equal_nan=True, err_msg=column
         )
+    for column, key in (
+        ("margin_ratio", "position_margin_ratio"),
+        ("liquidation_shock_pct", "liquidation_shock_pct"),
+    ):
+        engine = frame[column].fill_null(float("nan")).to_numpy().astype(np.float64)
+        np.testing.assert_allclose(
+            figures[key], engine, rtol=1e-9, atol=1e-9, equal_nan=True, err_msg=column
+        )
     assert figures["liquidated"].tolist() == frame["liquidated"].to_list()
     t, s = report.totals, report.scenario
     for engine, kernel in (
