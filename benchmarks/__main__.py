@@ -14,7 +14,7 @@ from typing import Any
 
 SIZES = [1_000, 10_000, 100_000]
 REPEATS = {1_000: 200, 10_000: 40, 100_000: 12}
-QUICK_REPEATS = {1_000: 40, 10_000: 10, 100_000: 4}
+QUICK_REPEATS = {1_000: 30, 10_000: 6, 100_000: 2}
 TINY_SIZES = [200]
 TINY_REPEATS = {200: 3}
 PARTS = ("recompute", "terminal", "wire", "report", "first_paint", "memory")
@@ -103,7 +103,7 @@ def run(mode: str, parts: tuple[str, ...], log: Callable[[str], None]) -> dict[s
         results["terminal"] = terminal.key_to_screen(
             n_positions=100 if tiny else 1_000,
             n_assets=10 if tiny else 50,
-            presses=3 if tiny else 20 if quick else 100,
+            presses=3 if tiny else 15 if quick else 100,
             settle_s=0.5 if tiny else 2.0,
         )
     if "wire" in parts:
@@ -111,8 +111,8 @@ def run(mode: str, parts: tuple[str, ...], log: Callable[[str], None]) -> dict[s
 
         log("bytes on the wire: demo at 1 Hz, 1,000 positions at 10 Hz, and a minimal app ...")
         results["wire"] = terminal.wire(
-            seconds=1.0 if tiny else 5.0 if quick else 15.0,
-            warmup=0.5 if tiny else 1.5,
+            seconds=1.0 if tiny else 3.0 if quick else 15.0,
+            warmup=0.5 if tiny else 1.0 if quick else 1.5,
             n_positions=None if tiny else 1_000,
         )
     if "report" in parts:

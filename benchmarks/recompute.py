@@ -110,7 +110,7 @@ def run(sizes: list[int], repeats_for: dict[int, int]) -> dict[str, dict]:
     ratio: dict[str, dict] = {op: {} for op in OPERATIONS}
     for n in sizes:
         book = make_book(n)
-        markets = _markets(book, TICK_MARKETS)
+        markets = _markets(book, min(TICK_MARKETS, repeats_for[n]))
         gc.collect()
         ours = time_engine(book, markets, repeats_for[n])
         theirs = time_kernel(book, markets, repeats_for[n])
