@@ -14,25 +14,30 @@ import sys
 import time
 from typing import Any
 
+# What the app calls to apply a (coalesced) feed tick, newest name first.
+TICK_METHODS = ("_apply_market", "_apply_pending_market")
+
 
 def _log_ticks(path: str) -> None:
     from tui.app import SymbiosisApp
 
-    apply = getattr(SymbiosisApp, "_apply_pending_market", None)
-    if apply is None:  # the app changed shape: run it untouched, the log stays empty
+    name = next((n for n in TICK_METHODS if hasattr(SymbiosisApp, n)), None)
+    if name is None:  # the app changed shape: run it untouched, the log stays empty
         return
+    apply = getattr(SymbiosisApp, name)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
 
-    def timed(self: Any) -> None:
+    def timed(self: Any, *args: Any) -> None:
         start = time.perf_counter()
-        apply(self)
+        apply(self, *args)
 
         def refreshed() -> None:
             os.write(fd, f"{start:.6f} {time.perf_counter():.6f}\n".encode())
 
         self.call_after_refresh(refreshed)
 
-    SymbiosisApp._apply_pending_market = timed  # type: ignore[method-assign]
+    # Patched on the class before the app exists, so the app's tick coalescer binds it.
+    setattr(SymbiosisApp, name, timed)
 
 
 def main(argv: list[str]) -> int:

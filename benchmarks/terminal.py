@@ -129,7 +129,8 @@ def _app_argv(tick_log: Path, *args: str) -> list[str]:
 
 
 def _first_frame(term: Terminal, timeout: float = 40.0) -> bool:
-    pattern = re.compile("(?s)" + ".*".join(re.escape(t) for t in PANE_TITLES))
+    # Every title on screen, in any order (the layout decides where each pane goes).
+    pattern = re.compile("(?s)" + "".join(f"(?=.*{re.escape(t)})" for t in PANE_TITLES))
     return term.wait_for(pattern, timeout) is not None
 
 
