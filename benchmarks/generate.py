@@ -92,10 +92,11 @@ def make_market(assets: list[str], rng: random.Random, clock_ms: int = CLOCK_MS)
     )
 
 
-def make_book(n_positions: int, seed: int = 1) -> Book:
-    """A portfolio of `n_positions` futures positions over max(2, n/5) assets."""
+def make_book(n_positions: int, seed: int = 1, n_assets: int | None = None) -> Book:
+    """A portfolio of `n_positions` futures positions over `n_assets` (default
+    max(2, n/5)) assets, each with a perpetual and a dated future."""
     rng = random.Random(seed)
-    assets = asset_names(max(2, n_positions // 5))
+    assets = asset_names(n_assets or max(2, n_positions // 5))
     market = make_market(assets, rng)
     # Every asset but one in 50 has a configured beta (the rest are flagged "assumed").
     betas = {a: round(rng.uniform(0.6, 2.0), 2) for i, a in enumerate(assets[1:]) if i % 50}

@@ -146,3 +146,37 @@ def _rss_child(n_positions: int) -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "rss":
         _rss_child(int(sys.argv[2]))
+
+
+def report_table_s(n_positions: int, runs: int = 3) -> dict:
+    """Seconds of `symbiosis report` (table, and --json) on a generated book on disk."""
+    import statistics
+    import tempfile
+
+    from benchmarks.book_files import write_book
+
+    with tempfile.TemporaryDirectory() as folder:
+        files = write_book(Path(folder), n_positions, max(2, n_positions // 5), 1.0, 0.0)
+        base = [*_symbiosis_command(), "report", "--config", str(files.config)]
+        base += ["--replay", str(files.replay)]
+
+        def once(extra: list[str]) -> float:
+            start = time.perf_counter()
+            subprocess.run(
+                base + extra,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                check=True,
+            )
+            return time.perf_counter() - start
+
+        table = [once([]) for _ in range(runs)]
+        as_json = [once(["--json"]) for _ in range(runs)]
+    return {
+        "positions": n_positions,
+        "table_s": statistics.median(table),
+        "json_s": statistics.median(as_json),
+        "runs": runs,
+        "measured": "wall time of the `symbiosis report` process, output to a pipe",
+    }

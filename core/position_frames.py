@@ -29,6 +29,8 @@ import polars as pl
 from core.margin import annualized_basis_pct, funding_apr_pct
 from core.model import (
     DAY_MS,
+    VENUE_SEPARATOR,
+    ContractQuote,
     MarketState,
     Position,
     Settings,
@@ -157,6 +159,7 @@ class MarketTable:
     inverse: set[int]  # symbols the engine refuses
     defaulted: list[int]  # symbols priced with the default maintenance rate
     incomplete: set[int]  # no mark, or no spot price: per-position warnings needed
+    assets: list[str] = field(default_factory=list)  # base asset of each symbol
     by_tier_count: dict[int, pl.DataFrame] = field(default_factory=dict)
     # (symbol index, tier count, gathered columns): an edit that keeps every
     # position's contract reuses the market columns gathered for the last one.
@@ -380,6 +383,15 @@ class GatheredFrame:
     prices: MarketTable
 
 
+# Stands in for a symbol the market does not quote, so that one pass reads every row.
+_UNQUOTED = ContractQuote("", "", "swap")
+
+
+def _floats(values: list) -> np.ndarray:
+    """float64 array of a list of numbers and Nones (None becomes NaN)."""
+    return np.array(values, dtype=np.float64)
+
+
 def _market_table(
     symbols: Sequence[str],
     market: MarketState,
@@ -387,76 +399,92 @@ def _market_table(
     beta: Callable[[str], float],
     previous: MarketTable | None,
 ) -> MarketTable:
-    inverse: set[int] = set()
-    incomplete: set[int] = set()
+    """Market columns per symbol: one pass over the quotes reads their fields, the rest
+    is array arithmetic (a tick moves every price, so every row is rebuilt)."""
+    n = len(symbols)
     tier_refs = [market.tiers.get(symbol) for symbol in symbols]
     tiers = _tier_columns(tier_refs, settings, previous)
-    betas: dict[str, float] = {}
-    contracts, default_interval = market.contracts, settings.funding_interval_h
-    rows = []
-    for i, symbol in enumerate(symbols):
-        quote = contracts.get(symbol)
-        asset = base_asset(symbol)
-        quote_venue = split_venue(symbol)[1]
-        spot_quote = market.spot_quote(asset, quote_venue)
-        spot_price = spot_quote.price if spot_quote else None
-        beta_value = betas.get(asset)
-        if beta_value is None:
-            beta_value = betas[asset] = beta(asset)
-        if quote is None:
-            if is_inverse_symbol(symbol):
-                inverse.add(i)
-            incomplete.add(i)
-            is_swap = not is_dated_symbol(symbol)
-            interval = default_interval
-            tier_source = market.tier_source(symbol)
-            rows.append(
-                (
-                    None,
-                    spot_price,
-                    beta_value,
-                    is_swap,
-                    None,
-                    interval,
-                    None,
-                    True,
-                    tier_source,
-                    None,
-                )
-            )
-            continue
-        if not quote.linear:
+    # A symbol's asset and beta depend on its name and the settings only: the symbol
+    # table is append-only, so the previous market's are kept and extended.
+    known = previous.assets if previous is not None else []
+    assets = known[:n] + [base_asset(symbol) for symbol in symbols[len(known) :]]
+    if previous is not None and previous.settings is settings and previous.n_symbols <= n:
+        kept = previous.frame.get_column("beta").to_numpy()[: previous.n_symbols]
+        betas = np.concatenate([kept, _beta_values(assets[previous.n_symbols :], beta)])
+    else:
+        betas = _beta_values(assets, beta)
+
+    contracts, spot_quotes = market.contracts, market.spot
+    quotes = [contracts.get(symbol, _UNQUOTED) for symbol in symbols]
+    spot = [spot_quotes.get(asset) for asset in assets]
+    for i in [i for i, key in enumerate(symbols) if VENUE_SEPARATOR in key or spot[i] is None]:
+        # Another venue's contract takes its own venue's spot price where there is one;
+        # an asset without a default-venue quote, the first other venue's.
+        spot[i] = market.spot_quote(assets[i], split_venue(symbols[i])[1])
+    spot_price = _floats([None if q is None else q.price for q in spot])
+    mark = _floats([q.mark for q in quotes])
+    is_swap = np.array([q.kind == "swap" for q in quotes], dtype=bool)
+    linear = np.array([q.linear for q in quotes], dtype=bool)
+    rate = _floats([q.funding_rate for q in quotes])
+    interval = _floats([q.funding_interval_h or None for q in quotes])
+    expiry = _floats([q.expiry_ms or None for q in quotes])
+    ts = np.array([q.ts_ms for q in quotes], dtype=np.int64)
+
+    interval = np.where(np.isnan(interval), settings.funding_interval_h, interval)
+    funding_rate = np.where(is_swap, rate, np.nan)
+    days = (expiry - market.clock_ms) / DAY_MS
+    if market.status in ("stale", "offline"):
+        stale = np.ones(n, dtype=bool)
+    else:
+        stale = np.isnan(mark) | (ts <= 0) | (market.clock_ms - ts > market.stale_after_ms)
+    # What a short earns, % a year: the funding APR of a perpetual, the annualized basis
+    # of a dated future (a contract without a mark is valued at the spot price: no basis).
+    apr = funding_rate * (24.0 / interval * 365.0) * 100.0
+    price = np.where(np.isnan(mark), spot_price, mark)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dated = (days > 0) & (spot_price > 0) & ~np.isnan(price)
+        annualized = np.where(dated, (price / spot_price - 1.0) * 100.0 * 365.0 / days, np.nan)
+    carry = np.where(is_swap, apr, annualized)
+
+    inverse = set(np.flatnonzero(~linear).tolist())
+    incomplete = set(np.flatnonzero(np.isnan(mark) | np.isnan(spot_price)).tolist())
+    for i in [i for i, q in enumerate(quotes) if q is _UNQUOTED]:
+        # Rare: no quote at all. The name tells whether it is inverse or dated.
+        incomplete.add(i)
+        if is_inverse_symbol(symbols[i]):
             inverse.add(i)
-        mark = quote.mark
-        if mark is None or spot_price is None:
-            incomplete.add(i)
-        is_swap = quote.kind == "swap"
-        interval = quote.funding_interval_h or default_interval
-        funding_rate = quote.funding_rate if is_swap else None
-        expiry = quote.expiry_ms
-        days = (expiry - market.clock_ms) / DAY_MS if expiry else None
-        rows.append(
-            (
-                mark,
-                spot_price,
-                beta_value,
-                is_swap,
-                funding_rate,
-                interval,
-                days,
-                mark is None or market.is_stale(quote.ts_ms),
-                market.tier_source(symbol),
-                _carry_rate_pct(is_swap, funding_rate, interval, days, mark, spot_price),
-            )
+        is_swap[i] = not is_dated_symbol(symbols[i])
+        interval[i] = settings.funding_interval_h
+        carry[i] = days[i] = funding_rate[i] = np.nan
+        stale[i] = True
+    if (
+        previous is not None
+        and tiers is previous.tiers
+        and previous.market.tier_sources is market.tier_sources
+        and previous.market.status == market.status
+    ):
+        # The same tiers, sources and feed status: the same labels (a tick keeps them).
+        tier_source = previous.frame.get_column("tier_source")
+    else:
+        tier_source = pl.Series(
+            "tier_source", [market.tier_source(symbol) for symbol in symbols], dtype=pl.String
         )
-    columns = list(zip(*rows, strict=True)) if rows else [()] * (len(MARKET_COLUMNS) + 1)
-    values = dict(zip(("mark", *MARKET_COLUMNS), columns, strict=True))
-    series = [pl.Series("mark_price", values["mark"], dtype=pl.Float64)]
-    series += [pl.Series(name, values[name], dtype=dtype) for name, dtype in MARKET_COLUMNS.items()]
+    series = [
+        pl.Series("mark_price", mark, nan_to_null=True),
+        pl.Series("spot_price", spot_price, nan_to_null=True),
+        pl.Series("beta", betas, dtype=pl.Float64),
+        pl.Series("is_swap", is_swap),
+        pl.Series("funding_rate", funding_rate, nan_to_null=True),
+        pl.Series("funding_interval_h", interval),
+        pl.Series("days_to_expiry", days, nan_to_null=True),
+        pl.Series("stale", stale),
+        tier_source,
+        pl.Series("carry_rate_pct", carry, nan_to_null=True),
+    ]
     return MarketTable(
         market=market,
         settings=settings,
-        n_symbols=len(symbols),
+        n_symbols=n,
         frame=pl.DataFrame(series + tiers.series),
         tiers=tiers,
         tier_counts=tiers.counts,
@@ -464,6 +492,15 @@ def _market_table(
         inverse=inverse,
         defaulted=tiers.defaulted,
         incomplete=incomplete,
+        assets=assets,
+    )
+
+
+def _beta_values(assets: list[str], beta: Callable[[str], float]) -> np.ndarray:
+    """Each asset's beta, looked up once per distinct asset."""
+    of: dict[str, float] = {}
+    return np.array(
+        [of[a] if a in of else of.setdefault(a, beta(a)) for a in assets], dtype=np.float64
     )
 
 

@@ -58,13 +58,69 @@ def _countdown(target_ms: int | None, clock_ms: int) -> str:
 
 
 def print_report_table(report: Report, console: Console | None = None) -> None:
-    """The report as compact Rich tables, for people (readable at 80 columns)."""
-    from rich.markup import escape  # notes carry user and market text: never markup
+    """The report as compact tables, for people (readable at 80 columns)."""
+    from itertools import repeat
+
+    from rich.cells import cell_len
+    from rich.markup import escape
+    from rich.text import Text
 
     if console is None:
         from rich.console import Console
 
         console = Console()
+    shown: Console = console  # narrowed, for the table class below
+
+    class _table:  # noqa: N801 - stands in for the module's Rich table builder
+        """Rich's SIMPLE_HEAD layout, written as plain lines: a Rich Table measures and
+        renders every cell through its layout engine (9.7 s for 10,000 positions).
+        Cells are plain text (never markup) and never cut to the console's width."""
+
+        def __init__(self, title: str, columns: Sequence[str], left: int = 1) -> None:
+            self.title, self.columns, self.left = title, list(columns), left
+            self.rows: list[tuple[str, ...]] = []
+
+        @property
+        def row_count(self) -> int:
+            return len(self.rows)
+
+        def add_row(self, *cells: str) -> None:
+            self.rows.append(cells)
+
+        def show(self) -> None:
+            # Column by column, with C-level str methods: a 10,000-row table in ~0.1 s.
+            padded = []
+            for i, column in enumerate(zip(self.columns, *self.rows, strict=True)):
+                justify = str.ljust if i < self.left else str.rjust
+                lengths = list(map(len, column))
+                cells = lengths
+                if not all(map(str.isascii, column)):
+                    # A wide character takes two cells: pad by cells, not characters.
+                    cells = [
+                        n if c.isascii() else cell_len(c)
+                        for c, n in zip(column, lengths, strict=True)
+                    ]
+                w = max(cells)
+                padded.append(
+                    list(map(justify, column, repeat(w)))
+                    if cells == lengths
+                    else [justify(c, w - n + len(c)) for c, n in zip(column, cells, strict=True)]
+                )
+            header, *rows = (" " + "  ".join(row) + " " for row in zip(*padded, strict=True))
+            width = cell_len(header)
+            blank = " " * width
+            title = self.title.ljust(width)
+            if shown.is_terminal:
+                shown.print(Text(title, style="italic"), crop=False, soft_wrap=True)
+                shown.print(Text(blank), crop=False, soft_wrap=True)
+                shown.print(Text(header, style="bold"), crop=False, soft_wrap=True)
+                head = ""
+            else:
+                head = f"{title}\n{blank}\n{header}\n"
+            body = [" " + "─" * (width - 2) + " ", *rows, blank]
+            shown.file.write(head + "\n".join(body) + "\n")
+            shown.file.flush()
+
     t = report.totals
     summary = _table("Totals", ("figure", "value"))
     for label, value in (
@@ -77,7 +133,7 @@ def print_report_table(report: Report, console: Console | None = None) -> None:
         ("funding per period (USD, + = received)", _money(t.funding_usd_per_period)),
     ):
         summary.add_row(label, value)
-    console.print(summary)
+    summary.show()
 
     assets = _table("Exposure by asset (USD)", ("asset", "spot", "futures", "net", "beta", "hedge"))
     for a in report.assets:
@@ -89,7 +145,7 @@ def print_report_table(report: Report, console: Console | None = None) -> None:
             f"{a.beta:.2f}" + ("*" if a.beta_assumed else ""),
             _ratio_pct(a.hedge_ratio),
         )
-    console.print(assets)
+    assets.show()
 
     # Two tables, one row per position in each: all twelve columns at once need ~110 columns.
     positions = _table(
@@ -114,8 +170,8 @@ def print_report_table(report: Report, console: Console | None = None) -> None:
             _money(p.liquidation_price),
             _pct(p.distance_to_liquidation_pct),
         )
-    console.print(positions)
-    console.print(risk)
+    positions.show()
+    risk.show()
 
     basis = _table("Basis", ("symbol", "spot", "futures", "basis", "basis %", "annual %", "stale"))
     funding = _table("Funding (perpetuals)", ("symbol", "rate %", "APR %", "next in"))
@@ -136,9 +192,9 @@ def print_report_table(report: Report, console: Console | None = None) -> None:
                 _pct(b.funding_apr_pct),
                 _countdown(b.next_funding_ms, report.clock_ms),
             )
-    console.print(basis)
+    basis.show()
     if funding.row_count:
-        console.print(funding)
+        funding.show()
 
     alloc = _table("Allocation", ("bucket", "pct", "band", "in band"))
     for name, bucket in report.allocation.items():
@@ -148,13 +204,13 @@ def print_report_table(report: Report, console: Console | None = None) -> None:
             f"{bucket.band[0]:g}–{bucket.band[1]:g}%",
             "yes" if bucket.in_band else "NO",
         )
-    console.print(alloc)
+    alloc.show()
 
     s = report.scenario
     console.print(
         f"Scenario {s.shock_pct:+g}%: PnL {_money(s.pnl_usd)} USD, margin ratio "
         f"{_ratio_pct(s.margin_ratio)} ({s.health}), liquidated: "
-        f"{', '.join(s.liquidated) if s.liquidated else 'none'}"
+        f"{escape(', '.join(s.liquidated)) if s.liquidated else 'none'}"
     )
     if any(a.beta_assumed for a in report.assets):
         console.print("* beta assumed (not in config)")
