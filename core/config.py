@@ -16,7 +16,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import tomli_w
 
@@ -281,6 +281,48 @@ class _Fields:
     def fail(self, key: str | None, message: str) -> ConfigError:
         return self.source.error(message, self.table, self.index, key)
 
+    @overload
+    def number(
+        self,
+        key: str,
+        default: float,
+        *,
+        required: bool = False,
+        minimum: float | None = None,
+        positive: bool = False,
+        maximum: float | None = None,
+        below: float | None = None,
+        at_most: float | None = None,
+    ) -> float: ...
+
+    @overload
+    def number(
+        self,
+        key: str,
+        default: None = None,
+        *,
+        required: Literal[True],
+        minimum: float | None = None,
+        positive: bool = False,
+        maximum: float | None = None,
+        below: float | None = None,
+        at_most: float | None = None,
+    ) -> float: ...
+
+    @overload
+    def number(
+        self,
+        key: str,
+        default: None = None,
+        *,
+        required: bool = False,
+        minimum: float | None = None,
+        positive: bool = False,
+        maximum: float | None = None,
+        below: float | None = None,
+        at_most: float | None = None,
+    ) -> float | None: ...
+
     def number(
         self,
         key: str,
@@ -316,6 +358,31 @@ class _Fields:
         if abs(value) > MAX_AMOUNT:
             raise self.fail(key, f"is too large (the limit is {MAX_AMOUNT:g})")
         return value
+
+    @overload
+    def text(
+        self, key: str, default: str, *, required: bool = False, choices: tuple[str, ...] = ()
+    ) -> str: ...
+
+    @overload
+    def text(
+        self,
+        key: str,
+        default: None = None,
+        *,
+        required: Literal[True],
+        choices: tuple[str, ...] = (),
+    ) -> str: ...
+
+    @overload
+    def text(
+        self,
+        key: str,
+        default: None = None,
+        *,
+        required: bool = False,
+        choices: tuple[str, ...] = (),
+    ) -> str | None: ...
 
     def text(
         self,
