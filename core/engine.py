@@ -10,7 +10,7 @@ live in core.margin and the tests check the two agree.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,10 +29,17 @@ from core.model import (
     is_inverse_symbol,
     split_venue,
 )
-from core.position_frames import MAX_MARKET_TABLES, PositionFrames, PositionTable, TierColumns
+from core.position_frames import (
+    MAX_MARKET_TABLES,
+    MarketTable,
+    PositionFrames,
+    PositionTable,
+    TierColumns,
+)
 from core.position_risk import Book as RiskBook
 from core.position_risk import (
     Margins,
+    ShockToLiquidation,
     TierMatrix,
     liquidation_prices,
     margins_at,
@@ -245,6 +252,7 @@ class _PositionInputs:
     n_tiers: int
     table: PositionTable
     tiers: _TierLookup
+    prices: MarketTable
 
 
 def _position_frame(
@@ -288,7 +296,11 @@ def _position_frame(
             f"{settings.default_mmr:.2%} used"
         )
     return _PositionInputs(
-        gathered.frame, gathered.n_tiers, table, _TierLookup(prices.tiers, gathered.tier_row)
+        gathered.frame,
+        gathered.n_tiers,
+        table,
+        _TierLookup(prices.tiers, gathered.tier_row),
+        prices,
     )
 
 
@@ -361,7 +373,12 @@ def _nullable(values: np.ndarray) -> pl.Series:
 
 
 def _evaluate_positions(
-    frame: pl.DataFrame, n_tiers: int, tiers: _TierLookup, accounts: _Accounts, shock: float
+    frame: pl.DataFrame,
+    n_tiers: int,
+    tiers: _TierLookup,
+    accounts: _Accounts,
+    shock: float,
+    to_liquidation_of: Callable[[Callable[[], ShockToLiquidation]], ShockToLiquidation],
 ) -> _Evaluated:
     """Per-position figures now and under the shock (move = shock x beta, capped at -100 %).
 
@@ -391,7 +408,8 @@ def _evaluate_positions(
     liquidated, breached = shocked.liquidated(book)
     liquidated_now, breached_now = now.liquidated(book) if shock else (liquidated, breached)
     liquidation = liquidation_prices(book, now)
-    to_liquidation = shock_to_liquidation(book, liquidation)
+    # The shock to liquidation does not depend on the shock: a shock key reuses it.
+    to_liquidation = to_liquidation_of(lambda: shock_to_liquidation(book, liquidation))
     with np.errstate(divide="ignore", invalid="ignore"):
         distance = np.where(mark > 0, np.abs(mark - liquidation) / mark * 100.0, np.nan)
         initial = now.notional / frame.get_column("leverage").to_numpy()
@@ -574,6 +592,7 @@ class RiskEngine:
         self._slots: IdentityCache[_PositionSlots] = IdentityCache(size)
         self._basis: IdentityCache[LazyRows[BasisRow]] = IdentityCache(size)
         self._accounts: IdentityCache[_Accounts] = IdentityCache(size)
+        self._to_liquidation: IdentityCache[ShockToLiquidation] = IdentityCache(size)
 
     def clear(self) -> None:
         """Forget every cached table (the next compute() builds afresh)."""
@@ -582,6 +601,7 @@ class RiskEngine:
             cache.clear()
         self._basis.clear()
         self._accounts.clear()
+        self._to_liquidation.clear()
 
     def compute(
         self,
@@ -619,7 +639,14 @@ def _compute(
         (table.frame, portfolio.accounts, portfolio, market.exchange),
         lambda: _accounts(inputs.frame, portfolio, market.exchange),
     )
-    evaluated = _evaluate_positions(inputs.frame, inputs.n_tiers, inputs.tiers, accounts, shock)
+    evaluated = _evaluate_positions(
+        inputs.frame,
+        inputs.n_tiers,
+        inputs.tiers,
+        accounts,
+        shock,
+        lambda build: engine._to_liquidation.get((table, inputs.prices, accounts), build),
+    )
     venue_names = tuple(v or market.exchange or "default" for v in accounts.names)
     frame = evaluated.frame
     if frame.height:
