@@ -9,6 +9,8 @@ async def open_stress_grid(pilot) -> None:
     await pilot.press("x")
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()  # the grid is computed in a thread
+    # Its rows and chart land from the thread as messages: let a loaded machine paint them.
+    await pilot.pause(0.2)
     await pilot.pause()
 
 

@@ -62,9 +62,9 @@ def replay_runner(path: Path, speed: float | None = 1.0) -> FeedRunner:
 
 def live_feed_factory(session: Any) -> Callable[[], Feed]:
     def make() -> Feed:
-        from core.feeds.ccxt_feed import CcxtFeed  # lazy: ccxt is heavy
+        from core.feeds.ccxt_feed import live_feed  # lazy: ccxt is heavy
 
-        return CcxtFeed.from_config(session.config, session.loaded.portfolio)
+        return live_feed(session.config, session.loaded.portfolio)
 
     return make
 

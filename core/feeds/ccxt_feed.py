@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from core.feeds.base import Backoff, FeedBase
+from core.feeds.base import Backoff, Feed, FeedBase
 from core.feeds.funding_info import FundingIntervals
 from core.feeds.secrets import describe_fault
 from core.feeds.state import MarketStateBuilder, _number
@@ -467,3 +467,37 @@ class CcxtFeed(FeedBase):
                 tier[key] = None if bound is None else bound * size * price
             converted.append(tier)
         return converted
+
+
+def venue_rows(portfolio: Portfolio | None, venue: str, default: str) -> Portfolio | None:
+    """The holdings and positions kept on `venue` (a row without one is on the default)."""
+    if portfolio is None:
+        return None
+
+    def on(row_venue: str) -> bool:
+        return (row_venue or default) == venue
+
+    return replace(
+        portfolio,
+        holdings=tuple(h for h in portfolio.holdings if on(h.venue)),
+        positions=tuple(p for p in portfolio.positions if on(p.venue)),
+    )
+
+
+def live_feed(config: AppConfig, portfolio: Portfolio | None, **kwargs: Any) -> Feed:
+    """The live feed of config.toml's venues: one exchange, or several merged into one
+    market state (each venue following the symbols of its own rows)."""
+    exchanges = config.feed.exchanges
+    if len(exchanges) <= 1:
+        return CcxtFeed.from_config(config, portfolio, **kwargs)
+    from core.feeds.venues import VenuesFeed
+
+    default = exchanges[0]
+    feeds: dict[str, Feed] = {}
+    for venue in exchanges:
+        rows = venue_rows(portfolio, venue, default)
+        wanted = config.feed.symbols if venue == default else ()
+        symbols = followed_symbols(wanted, rows, config.settings.stablecoins)
+        options = {"refresh_s": config.feed.refresh_s, "stale_after_s": config.feed.stale_after_s}
+        feeds[venue] = CcxtFeed(venue, symbols, **{**options, **kwargs})
+    return VenuesFeed(feeds, default)

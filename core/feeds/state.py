@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from core.feeds.venues import merge_venues
 from core.margin import with_maintenance_amounts
 from core.model import ContractQuote, FeedStatus, MarketState, SpotQuote, Tier, frozen_map
 
@@ -143,6 +144,8 @@ class MarketStateBuilder:
         # (kind, symbol) -> why its latest object was dropped; a good one clears it.
         self.dropped: dict[tuple[str, str], str] = {}
         self.accepted = 0
+        # Events of other exchanges than this (the default) one: a builder each.
+        self.others: dict[str, MarketStateBuilder] = {}
 
     def apply(self, event: Mapping[str, Any]) -> bool:
         """Apply one replay event {'ts', 'type', 'data', 'symbol'?}; False if dropped.
@@ -153,6 +156,18 @@ class MarketStateBuilder:
         kind = event.get("type")
         if kind not in EVENT_TYPES:
             raise ValueError(f"unknown event type {kind!r}")
+        venue = event.get("exchange")
+        venue = venue[:40] if isinstance(venue, str) and venue.isprintable() else ""
+        venue = venue.strip()
+        if venue and not self.exchange:
+            self.exchange = venue  # the first exchange named is the default venue
+        if venue and venue != self.exchange:
+            other = self.others.setdefault(venue, MarketStateBuilder(venue))
+            applied = other.apply(event)
+            if applied:
+                self.clock_ms = max(self.clock_ms, other.clock_ms)
+                self.accepted += 1
+            return applied
         data = event.get("data")
         label = self._label(kind, event, data)
         try:
@@ -178,9 +193,6 @@ class MarketStateBuilder:
             self.dropped[(kind, label)] = str(exc)
             return False
         self.dropped.pop((kind, label), None)
-        exchange = event.get("exchange")
-        if isinstance(exchange, str) and exchange.strip() and exchange.isprintable():
-            self.exchange = exchange[:40]
         self.clock_ms = max(self.clock_ms, ts)
         self.accepted += 1
         return True
@@ -264,9 +276,12 @@ class MarketStateBuilder:
 
     def dropped_note(self) -> str:
         """'dropped bad data: X (why); Y (why) and 2 more', or ''."""
-        if not self.dropped:
+        dropped = dict(self.dropped)
+        for venue, other in self.others.items():
+            dropped.update({(k, f"{s}@{venue}"): why for (k, s), why in other.dropped.items()})
+        if not dropped:
             return ""
-        items = sorted(self.dropped.items(), key=lambda item: item[0][1])
+        items = sorted(dropped.items(), key=lambda item: item[0][1])
         named = "; ".join(f"{symbol} {kind} ({why})" for (kind, symbol), why in items[:NOTE_NAMES])
         more = len(items) - NOTE_NAMES
         return f"dropped bad data: {named}" + (f" and {more} more" if more > 0 else "")
@@ -283,7 +298,7 @@ class MarketStateBuilder:
                 self._add_spot(spot, symbol, ticker, ts)
                 continue
             contracts[symbol] = self._contract(symbol, market, ticker, funding, ts)
-        return MarketState(
+        own = MarketState(
             clock_ms=self.clock_ms,
             exchange=self.exchange,
             spot=frozen_map(spot),
@@ -292,6 +307,10 @@ class MarketStateBuilder:
             status=status,
             note=" · ".join(part for part in (note, self.dropped_note()) if part),
         )
+        if not self.others:
+            return own
+        others = {v: replace(b.state(status), note="") for v, b in self.others.items()}
+        return replace(merge_venues(own, others), clock_ms=self.clock_ms, note=own.note)
 
     @staticmethod
     def _add_spot(
