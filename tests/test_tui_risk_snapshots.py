@@ -9,8 +9,16 @@ async def open_stress_grid(pilot) -> None:
     await pilot.press("x")
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()  # the grid is computed in a thread
-    # Its rows and chart land from the thread as messages: let a loaded machine paint them.
-    await pilot.pause(0.2)
+    # Its rows land from the thread as messages, and the table sizes its columns on a
+    # later refresh: wait until the table's size has settled (a loaded machine is slow).
+    table = pilot.app.screen.query_one("#stress-table")
+    seen = None
+    for _ in range(50):
+        await pilot.pause(0.05)
+        size = (table.row_count, table.virtual_size)
+        if size == seen and table.row_count:
+            break
+        seen = size
     await pilot.pause()
 
 
