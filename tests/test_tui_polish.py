@@ -285,3 +285,24 @@ async def test_a_feed_that_fails_is_a_one_line_message_and_the_app_stays_up(work
         assert "OFFLINE" in app.screen.query_one(SummaryBar).text
         await pilot.press("]")
         assert app.report.scenario.shock_pct == 1  # still up and computing
+
+
+async def test_a_book_on_two_venues_shows_each_venues_margin_and_a_venue_column(tmp_path):
+    from tests.tui_helpers import ROOT
+
+    book = (ROOT / "portfolio.toml").read_text(encoding="utf-8")
+    book = book.replace(
+        "[[holdings]]", "[accounts.bybit]\ncollateral_usd = 5000.0\n\n[[holdings]]", 1
+    )
+    config = make_workspace(tmp_path, book)
+    text = (config / "config.toml").read_text(encoding="utf-8")
+    (config / "config.toml").write_text(
+        text.replace('exchange = "binance"', 'exchanges = ["binance", "bybit"]'), encoding="utf-8"
+    )
+    app = make_app(config)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await pilot.pause()
+        shown = app.screen.query_one(SummaryBar).text
+        assert "binance" in shown and "bybit" in shown
+        hedge = app.screen.query_one("#hedge-table")
+        assert "venue" in [c.key for c in hedge.columns]

@@ -239,6 +239,8 @@ def _position_columns(book: str) -> tuple[Column, ...]:
             sort="symbol",
             cell=_symbol_cell,
         ),
+        # Which venue's account margins it (dropped first on a narrow screen).
+        Column("venue", "Venue", 8, "left", sort="venue", drop=9, cell=lambda r: Cell(r["venue"])),
         Column(
             "side",
             "Side",
@@ -417,6 +419,7 @@ POSITION_FIELDS: tuple[str, ...] = (
     "id",
     "kind",
     "symbol",
+    "venue",
     "side",
     "size",
     "notional_usd",

@@ -69,6 +69,13 @@ def summary_chunks(report: Report, saved: Report | None, feed: FeedView, dirty: 
         f"[b]Margin[/] [{health}]{fmt.ratio_pct(t.margin_ratio)} {t.health.upper()}[/]"
         f"{_delta(t.margin_ratio, s.margin_ratio if s else None, ratio=True)}",
     ]
+    if len(report.accounts) > 1:
+        # Each venue's cross account stands alone: one venue's wallet never saves another's.
+        for account in report.accounts:
+            chunks.append(
+                f"[b]{escape(account.venue)}[/] [{HEALTH_VAR.get(account.health, '$error')}]"
+                f"{fmt.ratio_pct(account.cross_margin_ratio)} {account.health}[/]"
+            )
     chunks += nearest_liquidation(report)
     for name, a in report.allocation.items():
         mark = "[$success]✓[/]" if a.in_band else "[$warning]✗[/]"
