@@ -122,3 +122,30 @@ def test_the_live_feed_follows_each_venue_for_its_own_rows(tmp_path):
     assert isinstance(binance, CcxtFeed) and isinstance(bybit, CcxtFeed)
     assert set(binance.symbols) == {"BTC/USDT", PERP}
     assert set(bybit.symbols) == {"SOL/USDT", "ETH/USDT:USDT", "ETH/USDT"}
+
+
+async def test_a_headless_snapshot_polls_every_venue_and_merges_them(tmp_path):
+    # binance's and bybit's recorded answers, through ccxt's own parsers (HTTP substituted).
+    from core.feeds.snapshot import fetch_snapshot
+    from tests.test_feeds_ccxt import binance, bybit
+
+    config_path = tmp_path / "config.toml"
+    config_path.write_text(
+        '[feed]\nkind = "ccxt"\nexchanges = ["binance", "bybit"]\n'
+        'symbols = ["BTC/USDT", "BTC/USDT:USDT"]\n'
+    )
+    config = load_config(config_path)
+    book = Portfolio(
+        positions=(Position("bb", "alpha", PERP, "long", 1.0, 60_000.0, 5.0, venue="bybit"),)
+    )
+    bn, _ = binance()
+    bb, _ = bybit()
+    try:
+        state = await fetch_snapshot(config, book, exchange={"binance": bn, "bybit": bb})
+    finally:
+        await bn.close()
+        await bb.close()
+    assert state.exchange == "binance" and state.status == "live"
+    assert state.mark(PERP) is not None and state.mark(f"{PERP}@bybit") is not None
+    # Each venue's own contract: bybit's recorded mark is not binance's.
+    assert state.mark(f"{PERP}@bybit") != state.mark(PERP)

@@ -487,17 +487,29 @@ def venue_rows(portfolio: Portfolio | None, venue: str, default: str) -> Portfol
 def live_feed(config: AppConfig, portfolio: Portfolio | None, **kwargs: Any) -> Feed:
     """The live feed of config.toml's venues: one exchange, or several merged into one
     market state (each venue following the symbols of its own rows)."""
-    exchanges = config.feed.exchanges
-    if len(exchanges) <= 1:
+    if len(config.feed.exchanges) <= 1:
         return CcxtFeed.from_config(config, portfolio, **kwargs)
     from core.feeds.venues import VenuesFeed
 
-    default = exchanges[0]
-    feeds: dict[str, Feed] = {}
-    for venue in exchanges:
+    return VenuesFeed(venue_feeds(config, portfolio, **kwargs), config.feed.exchanges[0])
+
+
+def venue_feeds(
+    config: AppConfig,
+    portfolio: Portfolio | None,
+    exchanges: Mapping[str, Any] | None = None,
+    **kwargs: Any,
+) -> dict[str, CcxtFeed]:
+    """One feed per venue of config.toml, on the symbols of that venue's own rows
+    (config's [feed] symbols go to the default venue); `exchanges` may give a venue's
+    ccxt object."""
+    default = config.feed.exchanges[0]
+    options = {"refresh_s": config.feed.refresh_s, "stale_after_s": config.feed.stale_after_s}
+    feeds: dict[str, CcxtFeed] = {}
+    for venue in config.feed.exchanges:
         rows = venue_rows(portfolio, venue, default)
         wanted = config.feed.symbols if venue == default else ()
         symbols = followed_symbols(wanted, rows, config.settings.stablecoins)
-        options = {"refresh_s": config.feed.refresh_s, "stale_after_s": config.feed.stale_after_s}
-        feeds[venue] = CcxtFeed(venue, symbols, **{**options, **kwargs})
-    return VenuesFeed(feeds, default)
+        made = {"exchange": exchanges[venue]} if exchanges and venue in exchanges else {}
+        feeds[venue] = CcxtFeed(venue, symbols, **{**options, **kwargs, **made})
+    return feeds
