@@ -107,6 +107,11 @@ def base_asset(symbol: str) -> str:
     return symbol.split("/", 1)[0]
 
 
+# Where a contract's tiers come from (besides "snapshot of DATE"): one spelling each.
+TIERS_LIVE = "live"
+TIERS_RECORDED = "recorded"
+TIERS_DEFAULT = "default rate"
+
 # Quotes of the venues other than the default one are kept under "<symbol>@<venue>"
 # (contracts, tiers) and "<asset>@<venue>" (spot): one flat MarketState for the book.
 VENUE_SEPARATOR = "@"
@@ -202,8 +207,10 @@ class MarketState:
     def tier_source(self, key: str) -> str:
         """live / snapshot of DATE / recorded (a replay's own) / default rate."""
         if not self.tiers.get(key):
-            return "default rate"
-        return self.tier_sources.get(key) or ("recorded" if self.status == "replay" else "live")
+            return TIERS_DEFAULT
+        return self.tier_sources.get(key) or (
+            TIERS_RECORDED if self.status == "replay" else TIERS_LIVE
+        )
 
     def venue_of(self, venue: str) -> str:
         """'' for the default venue (this state's exchange), else the venue's name."""

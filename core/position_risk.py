@@ -338,5 +338,4 @@ def _breached_many(sub: Book, shocks: np.ndarray) -> np.ndarray:
 
 
 def _sub_breached(sub: Book, shock: float) -> bool:
-    margins = margins_at(sub, sub.shocked_marks(shock))
-    return bool(breached(margins.account_balance, margins.account_maintenance)[0])
+    return bool(_breached_many(sub, np.array([shock]))[0])

@@ -17,12 +17,12 @@ from typing import Any
 
 from core.locations import bundled_path
 from core.margin import with_maintenance_amounts
-from core.model import Tier
+from core.model import TIERS_DEFAULT, TIERS_LIVE, Tier
 
 # data/tiers/ of the checkout, or the wheel's bundled copy.
 SNAPSHOT_DIR = bundled_path("data/tiers")
-LIVE = "live"
-DEFAULT_RATE = "default rate"
+LIVE = TIERS_LIVE
+DEFAULT_RATE = TIERS_DEFAULT
 
 
 class SnapshotError(ValueError):
