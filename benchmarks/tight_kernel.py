@@ -355,7 +355,7 @@ def evaluate(book: TightBook, m: MarketArrays, shock: float = 0.0) -> dict[str, 
     # The tier at the liquidation price and the shock to liquidation: the engine's own
     # numpy (core.position_risk), so the ratio measures everything around it.
     liquidation = liquidation_prices(risk, now)
-    to_liquidation = shock_to_liquidation(risk, liquidation)
+    to_liquidation = shock_to_liquidation(risk, liquidation, now)
     with np.errstate(divide="ignore", invalid="ignore"):
         distance = np.abs(mark - liquidation) / mark * 100.0
     account_breached = now.account_has_cross & breached(

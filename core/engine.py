@@ -409,7 +409,7 @@ def _evaluate_positions(
     liquidated_now, breached_now = now.liquidated(book) if shock else (liquidated, breached)
     liquidation = liquidation_prices(book, now)
     # The shock to liquidation does not depend on the shock: a shock key reuses it.
-    to_liquidation = to_liquidation_of(lambda: shock_to_liquidation(book, liquidation))
+    to_liquidation = to_liquidation_of(lambda: shock_to_liquidation(book, liquidation, now))
     with np.errstate(divide="ignore", invalid="ignore"):
         distance = np.where(mark > 0, np.abs(mark - liquidation) / mark * 100.0, np.nan)
         initial = now.notional / frame.get_column("leverage").to_numpy()

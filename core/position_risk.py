@@ -8,6 +8,7 @@ one venue share that venue's cross wallet.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -199,10 +200,13 @@ def _round_away(shock: np.ndarray) -> np.ndarray:
     return np.sign(shock) * steps * SHOCK_STEP_PCT / 100.0
 
 
-def shock_to_liquidation(book: Book, liquidation_price: np.ndarray) -> ShockToLiquidation:
+def shock_to_liquidation(
+    book: Book, liquidation_price: np.ndarray, now: Margins | None = None
+) -> ShockToLiquidation:
     """Per position, the smallest fall and the smallest rise of BTC that liquidate it,
     consistent with the scenario's own test (each is checked there, and stepped out
-    by 0.01 pp where rounding fell just short)."""
+    by 0.01 pp where rounding fell just short). `now`: the margins at the marks, when
+    the caller has them."""
     n = book.size.shape[0]
     down = np.full(n, np.nan)
     up = np.full(n, np.nan)
@@ -213,7 +217,7 @@ def shock_to_liquidation(book: Book, liquidation_price: np.ndarray) -> ShockToLi
     with np.errstate(divide="ignore", invalid="ignore"):
         exact = (liquidation_price / book.mark - 1.0) / book.beta
     isolated = ~book.cross & np.isfinite(exact)
-    now_margins = margins_at(book, book.mark)
+    now_margins = now if now is not None else margins_at(book, book.mark)
     liquidated_now, breached_now = now_margins.liquidated(book)
     down = np.where(isolated & (exact <= 0), exact, down)
     up = np.where(isolated & (exact > 0), exact, up)
@@ -275,20 +279,107 @@ def _member_book(book: Book, members: np.ndarray) -> Book:
 def _account_threshold(book: Book, account: int, side: int) -> float:
     """The shock nearest 0 on one side that breaches a cross account, or NaN.
 
+    The account's balance less its MM is piecewise linear in the shock, so its first
+    crossing of zero is found exactly from its breakpoints (`_crossing`). The answer,
+    rounded away from 0 to the 0.01 pp reported, is then confirmed by the scenario's
+    own test: breached there and not 0.01 pp nearer zero (stepped out by 0.01 pp, at
+    most 3 times, where rounding fell just short). Where that confirmation fails
+    (tiers whose MM is not continuous), the grid search decides.
+    """
+    sub = _member_book(book, book.cross & (book.account == account))
+    far = SHOCK_MIN if side < 0 else SHOCK_MAX
+    crossing = _crossing(sub, side, abs(far))
+    if crossing is None:
+        if not _sub_breached(sub, far):
+            return float("nan")
+        return _grid_threshold(sub, side)
+    rounded = float(_round_away(np.array([crossing]))[0])
+    # One grid test: 0.01 pp nearer zero, the rounded shock and 3 steps beyond it.
+    shocks = rounded + side * SHOCK_STEP_PCT / 100.0 * np.arange(-1.0, 4.0)
+    hit = _breached_many(sub, shocks)
+    stands_nearer = side * shocks[0] <= 0 or not hit[0]
+    if not stands_nearer or not hit[1:].any():
+        return _grid_threshold(sub, side)
+    shock = float(shocks[1 + int(np.argmax(hit[1:]))])
+    return shock if SHOCK_MIN <= shock <= SHOCK_MAX else float("nan")
+
+
+def _crossing(sub: Book, side: int, reach: float) -> float | None:
+    """The first shock on one side (BTC move `side` x t, 0 < t <= reach) where the
+    account's balance less its MM reaches zero, or None.
+
+    Per position the notional is size x mark x (1 + beta x shock), linear in the
+    shock until the move is capped at -100 % (notional 0); the MM is linear between
+    tier floors. So balance - MM is linear between breakpoints (a floor crossed, a
+    move capped): its slope changes there by a known amount, and its value at each
+    breakpoint follows by summing slope x step from its value at 0.
+    """
+    tiers = sub.tiers
+    n, n_tiers = tiers.floor.shape
+    notional = sub.size * sub.mark
+    a = sub.beta * side  # d(move)/dt
+    speed = notional * a  # d(notional)/dt while not capped
+    rows = np.arange(n)
+    k0 = tiers.index(notional)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        capped_at = np.where(a < 0, -1.0 / a, np.inf)
+        # Floors j >= 1 crossed at t = (floor / notional - 1) / a, before the cap.
+        floors = tiers.floor[:, 1:]
+        at = (floors / notional[:, None] - 1.0) / a[:, None]
+    step_rate = np.diff(tiers.mmr, axis=1) if n_tiers > 1 else np.zeros((n, 0))
+    crossed = (
+        np.isfinite(at)
+        & ((at > 0) | ((at == 0) & (speed[:, None] < 0)))
+        & (at < capped_at[:, None])
+        & (at < reach)
+    )
+    with np.errstate(invalid="ignore"):
+        floor_change = -step_rate * np.abs(speed)[:, None]
+    # At the cap the position's slope, sign x speed less tier 0's rate x speed, ends.
+    caps = np.isfinite(capped_at) & (capped_at < reach) & (notional > 0)
+    cap_change = -speed * (sub.sign - tiers.mmr[:, 0])
+    times = np.concatenate([at[crossed], capped_at[caps]])
+    changes = np.concatenate([floor_change[crossed], cap_change[caps]])
+    if not (np.isfinite(times).all() and np.isfinite(changes).all()):
+        return None
+    order = np.argsort(times, kind="stable")
+    times, changes = times[order], changes[order]
+    moving = notional > 0
+    slope0 = float(np.sum(np.where(moving, speed * (sub.sign - tiers.mmr[rows, k0]), 0.0)))
+    mm0 = np.maximum(notional * tiers.mmr[rows, k0] - tiers.cum[rows, k0], 0.0)
+    upnl0 = (sub.mark - sub.entry) * sub.size * sub.sign
+    value0 = float(sub.account_wallet[0] + upnl0.sum() - mm0.sum())
+    if not (math.isfinite(value0) and math.isfinite(slope0)):
+        return None
+    starts = np.concatenate([[0.0], times])
+    slopes = slope0 + np.concatenate([[0.0], np.cumsum(changes)])
+    ends = np.concatenate([times, [reach]])
+    values = value0 + np.cumsum(slopes * (ends - starts))
+    below = np.flatnonzero(values <= 0)
+    if below.size == 0:
+        return None
+    q = int(below[0])
+    start_value = value0 if q == 0 else float(values[q - 1])
+    slope = float(slopes[q])
+    t = float(starts[q]) + (start_value / -slope if slope < 0 else 0.0)
+    return side * min(max(t, float(starts[q])), float(ends[q]))
+
+
+def _grid_threshold(sub: Book, side: int) -> float:
+    """The shock nearest 0 on one side that breaches the account of `sub`, by search.
+
     Between the points where some position's move is capped at -100 %, the
     account's balance less its MM is concave in the shock (uPnL is linear in it,
     tiered MM convex), so where it is above zero at both ends of such an interval
     it is above zero throughout, and where it changes sign there is one crossing.
     """
-    members = book.cross & (book.account == account)
-    sub = _member_book(book, members)
     far = SHOCK_MIN if side < 0 else SHOCK_MAX
     ends = [0.0]
+    with np.errstate(divide="ignore", over="ignore"):
+        caps = -1.0 / sub.beta[sub.beta > 1.0] if side < 0 else -1.0 / sub.beta[sub.beta < 0.0]
     if side < 0:
-        caps = -1.0 / sub.beta[sub.beta > 1.0]
         ends += sorted({float(c) for c in caps if far < c < 0}, reverse=True)
     else:
-        caps = -1.0 / sub.beta[sub.beta < 0.0]
         ends += sorted({float(c) for c in caps if 0 < c < far})
     ends.append(far)
     # Every interval end at once; the first that is breached closes the interval with
