@@ -25,6 +25,7 @@ from core.model import (
     MarketState,
     Portfolio,
     Settings,
+    SpotQuote,
     base_asset,
     is_inverse_symbol,
     split_venue,
@@ -111,64 +112,112 @@ _DEFAULT_SETTINGS = Settings()
 
 
 @dataclass(frozen=True)
+class _Holdings:
+    """The holdings' columns that no market changes (laid out once per holdings)."""
+
+    assets: tuple[str, ...]
+    venues: tuple[str, ...]
+    qty: np.ndarray
+    stable: np.ndarray  # bool
+    beta: np.ndarray
+    assumed: tuple[bool, ...]
+    cost: tuple[float | None, ...]
+
+
+def _holdings_layout(holdings: tuple[Holding, ...], settings: Settings) -> _Holdings:
+    stables = set(settings.stablecoins)
+    betas = [_beta(h.asset, settings) for h in holdings]
+    return _Holdings(
+        assets=tuple(h.asset for h in holdings),
+        venues=tuple(h.venue for h in holdings),
+        qty=np.array([h.qty for h in holdings], dtype=np.float64),
+        stable=np.array([h.asset in stables for h in holdings], dtype=bool),
+        beta=np.array([b.value for b in betas], dtype=np.float64),
+        assumed=tuple(b.assumed for b in betas),
+        cost=tuple(h.cost_usd for h in holdings),
+    )
+
+
+@dataclass(frozen=True)
 class _SpotBook:
     """The core holdings valued on one market: what does not depend on the futures."""
 
-    rows: tuple[tuple, ...]  # HoldingRow fields, without weight_pct
-    values_and_betas: tuple[tuple[float, float], ...]
-    core_values: tuple[tuple[str, float], ...]  # non-stable (asset, value)
+    holdings: _Holdings
+    quotes: tuple[SpotQuote | None, ...]
+    price: np.ndarray  # NaN where there is none (a stablecoin without one is at 1.0)
+    value: np.ndarray  # qty x price (0 without a price)
+    stale: np.ndarray
     spot_value: float
     core_value: float
     warnings: tuple[str, ...]
 
-
-def _spot_book(holdings: tuple[Holding, ...], market: MarketState, settings: Settings) -> _SpotBook:
-    stables = set(settings.stablecoins)
-    warnings: list[str] = []
-    valued: list[tuple[Holding, float | None, bool, bool]] = []
-    for h in holdings:
-        quote = market.spot_quote(h.asset, h.venue)
-        price = quote.price if quote else None
-        stable = h.asset in stables
-        stale = False
-        if price is None:
-            if stable:
-                price = 1.0
-            else:
-                warnings.append(f"no spot price for {h.asset}: its holding is valued at 0")
-                stale = True
-        elif quote is not None:
-            stale = market.is_stale(quote.ts_ms)
-        valued.append((h, price, stable, stale))
-    rows = []
-    values_and_betas = []
-    for h, price, stable, stale in valued:
-        value = h.qty * (price or 0.0)
-        beta = _beta(h.asset, settings)
-        quote = market.spot_quote(h.asset, h.venue)
-        rows.append(
+    def rows(self) -> tuple[tuple, ...]:
+        """HoldingRow fields, without weight_pct, in holdings order."""
+        h = self.holdings
+        prices = [None if math.isnan(p) else p for p in self.price.tolist()]
+        return tuple(
             (
-                h.asset,
-                h.qty,
+                asset,
+                qty,
                 price,
                 value,
-                beta.value,
-                beta.assumed,
+                beta,
+                assumed,
                 quote.change_24h_pct if quote is not None else None,
                 stable,
                 stale,
-                h.cost_usd,
-                (h.qty * price - h.cost_usd) if (h.cost_usd is not None and price) else None,
+                cost,
+                (qty * price - cost) if (cost is not None and price) else None,
+            )
+            for asset, qty, price, value, beta, assumed, quote, stable, stale, cost in zip(
+                h.assets,
+                h.qty.tolist(),
+                prices,
+                self.value.tolist(),
+                h.beta.tolist(),
+                h.assumed,
+                self.quotes,
+                h.stable.tolist(),
+                self.stale.tolist(),
+                h.cost,
+                strict=True,
             )
         )
-        values_and_betas.append((value, beta.value))
+
+
+def _spot_book(holdings: _Holdings, market: MarketState) -> _SpotBook:
+    # The default venue's quote by one lookup; another venue's, or a missing one,
+    # through the market's own fallback (its venue, the default one, any other).
+    get = market.spot.get
+    quotes = [
+        None if market.venue_of(v) else get(a)
+        for a, v in zip(holdings.assets, holdings.venues, strict=True)
+    ]
+    for i in [i for i, q in enumerate(quotes) if q is None]:
+        quotes[i] = market.spot_quote(holdings.assets[i], holdings.venues[i])
+    quoted = np.array([q is not None and q.price is not None for q in quotes], dtype=bool)
+    price = np.array([q.price if q is not None else None for q in quotes], dtype=np.float64)
+    price = np.where(quoted, price, np.where(holdings.stable, 1.0, np.nan))
+    if market.status in ("stale", "offline"):
+        stale_quote = np.ones(len(quotes), dtype=bool)
+    else:
+        ts = np.array([q.ts_ms if q is not None else 0 for q in quotes], dtype=np.int64)
+        stale_quote = (ts <= 0) | (market.clock_ms - ts > market.stale_after_ms)
+    unpriced = ~quoted & ~holdings.stable
+    value = holdings.qty * np.where(np.isnan(price), 0.0, price)
     return _SpotBook(
-        rows=tuple(rows),
-        values_and_betas=tuple(values_and_betas),
-        core_values=tuple((r[0], r[3]) for r in rows if not r[7]),
-        spot_value=sum(h.qty * (price or 0.0) for h, price, _, _ in valued),
-        core_value=sum(h.qty * (price or 0.0) for h, price, stable, _ in valued if not stable),
-        warnings=tuple(warnings),
+        holdings=holdings,
+        quotes=tuple(quotes),
+        price=price,
+        value=value,
+        stale=np.where(quoted, stale_quote, unpriced),
+        # Python sums, in holdings order, as the figures have always been added.
+        spot_value=sum(value.tolist()),
+        core_value=sum(value[~holdings.stable].tolist()),
+        warnings=tuple(
+            f"no spot price for {holdings.assets[i]}: its holding is valued at 0"
+            for i in np.flatnonzero(unpriced).tolist()
+        ),
     )
 
 
@@ -215,10 +264,16 @@ def _asset_layout(
 
 def _core_values(layout: _AssetLayout, spot: _SpotBook) -> np.ndarray:
     """Core (non-stable) spot value per asset of the layout, 0.0 where none."""
-    core: dict[str, float] = {}
-    for asset, value in spot.core_values:
-        core[asset] = core.get(asset, 0.0) + value
-    return np.array([core.get(a, 0.0) for a in layout.names], dtype=np.float64)
+    h = spot.holdings
+    core = ~h.stable
+    if not core.any():
+        return np.zeros(len(layout.names), dtype=np.float64)
+    slot = {a: i for i, a in enumerate(layout.names)}
+    slots = np.array(
+        [slot[a] for a, c in zip(h.assets, core.tolist(), strict=True) if c], dtype=np.intp
+    )
+    # bincount adds each asset's values in holdings order from 0.0, as a running sum does.
+    return np.bincount(slots, spot.value[core], len(layout.names))
 
 
 @dataclass(frozen=True)
@@ -586,6 +641,7 @@ class RiskEngine:
     def __init__(self) -> None:
         self.frames = PositionFrames()
         size = MAX_MARKET_TABLES
+        self._holdings: IdentityCache[_Holdings] = IdentityCache(size)
         self._spot_books: IdentityCache[_SpotBook] = IdentityCache(size)
         self._layouts: IdentityCache[_AssetLayout] = IdentityCache(size)
         self._core_values: IdentityCache[np.ndarray] = IdentityCache(size)
@@ -597,6 +653,7 @@ class RiskEngine:
     def clear(self) -> None:
         """Forget every cached table (the next compute() builds afresh)."""
         self.frames.clear()
+        self._holdings.clear()
         for cache in (self._spot_books, self._layouts, self._core_values, self._slots):
             cache.clear()
         self._basis.clear()
@@ -627,10 +684,10 @@ def _compute(
     settings: Settings,
 ) -> Report:
     # Spot book (core holdings): plain Python, once per holdings, market and settings.
-    spot = engine._spot_books.get(
-        (portfolio.holdings, market, settings),
-        lambda: _spot_book(portfolio.holdings, market, settings),
+    holdings = engine._holdings.get(
+        (portfolio.holdings, settings), lambda: _holdings_layout(portfolio.holdings, settings)
     )
+    spot = engine._spot_books.get((holdings, market), lambda: _spot_book(holdings, market))
     warnings = list(spot.warnings)
 
     inputs = _position_frame(engine.frames, portfolio, market, settings, warnings)
@@ -776,7 +833,7 @@ def _compute(
     def holding_rows() -> tuple[HoldingRow, ...]:
         return tuple(
             HoldingRow(asset, qty, price, value, _pct_of(value, equity), *rest)
-            for asset, qty, price, value, *rest in spot.rows
+            for asset, qty, price, value, *rest in spot.rows()
         )
 
     alpha_book, _ = table.in_book("alpha")
@@ -797,9 +854,7 @@ def _compute(
     # Scenario: BTC moves by s, every other asset by beta x s (stablecoins: 0); like the
     # futures marks, no price falls below zero, so a move is capped at -100 %.
     spot_pnl = (
-        sum(value * max(shock * beta, -1.0) for value, beta in spot.values_and_betas)
-        if shock
-        else 0.0
+        sum((spot.value * np.maximum(shock * spot.holdings.beta, -1.0)).tolist()) if shock else 0.0
     )
     if frame.height and shock:
         legs_pnl = frame["spot_leg_usd"] * at_least(frame["beta"] * shock, MINUS_ONE)
