@@ -77,10 +77,24 @@ def test_a_cross_account_is_targeted_as_account():
 
 
 def test_alerts_use_current_prices_never_the_shock():
+    # Wallet 5,000, MM 0.5 %: ratio 250 / 5,000 = 5 %; the liquidation price solves
+    # 5,000 + (P - 50,000) = 0.005 P: P = 45,000 / 0.995 = 45,226.13, 9.55 % away.
+    # No alert at current prices (distance alert under 5 %), whatever the shock:
+    # at BTC -9.4 % the shocked position would be at 75.5 %, yet nothing is raised.
     portfolio = isolated_long(5_000.0)
-    shocked = compute(portfolio, market(), -20.0, Settings())
-    with pytest.raises(ValueError, match="current prices"):
-        current_alerts(shocked, portfolio, market(), AlertThresholds())
+    thresholds = AlertThresholds(liquidation_distance_pct=5.0)
+    for shock in (-9.4, -20.0, 15.0):
+        shocked = compute(portfolio, market(), shock, Settings())
+        assert current_alerts(shocked, portfolio, market(), thresholds) == ()
+    # Wallet 400: 250 / 400 = 62.5 % (warn), P = 49,600 / 0.995 = 49,849.25, 0.30 %
+    # away (under 5 %): a shocked report gives exactly the unshocked report's alerts.
+    due = isolated_long(400.0)
+    now = current_alerts(compute(due, market(), 0.0, Settings()), due, market(), thresholds)
+    assert [a.kind for a in now] == ["margin_ratio_warn", "liquidation_distance"]
+    assert now[1].value == pytest.approx((50_000.0 - 49_600.0 / 0.995) / 50_000.0 * 100.0)
+    for shock in (-30.0, 5.0):
+        shocked = compute(due, market(), shock, Settings())
+        assert current_alerts(shocked, due, market(), thresholds) == now
 
 
 def test_distance_basis_funding_and_flip_thresholds():

@@ -131,7 +131,8 @@ def current_alerts(
     thresholds: AlertThresholds,
     previous_funding: Mapping[str, float] | None = None,
 ) -> tuple[Alert, ...]:
-    """Every threshold crossed now. `report` must be at zero shock (current prices)."""
+    """Every threshold crossed now, at current prices (a report under a what-if shock
+    carries the same current figures beside its shocked ones)."""
     return position_alerts(report, portfolio, market, thresholds) + market_alerts(
         report, market, thresholds, previous_funding
     )
@@ -140,9 +141,9 @@ def current_alerts(
 def position_alerts(
     report: Report, portfolio: Portfolio, market: MarketState, thresholds: AlertThresholds
 ) -> tuple[Alert, ...]:
-    """Margin ratio, distance to liquidation and single legs: what an edit can change."""
-    if report.scenario.shock_pct != 0:
-        raise ValueError("alerts use current prices: pass the report at zero shock")
+    """Margin ratio, distance to liquidation and single legs: what an edit can change.
+    Read at current prices whatever the report's shock (its shocked_* figures are
+    the scenario's, never read here)."""
     t = thresholds
     alerts: list[Alert] = []
     for target, what, ratio in margin_ratios(report, t.margin_ratio_warn):

@@ -38,12 +38,9 @@ def risk_document(
         asset, ratio = target
         suggestion = suggest_hedge(portfolio, market, asset, ratio, settings, engine)
         doc["suggestion"] = suggestion.to_json()
-    # Alerts are on current prices, whatever --shock says.
-    current = report
-    if report.scenario.shock_pct != 0:
-        current = engine.compute(portfolio, market, 0.0, settings)
+    # Alerts are on current prices, whatever --shock says (the report carries both).
     previous = history_from_replay(replay).previous_funding() if replay is not None else None
     doc["alerts"] = [
-        a.to_json() for a in current_alerts(current, portfolio, market, risk.alerts, previous)
+        a.to_json() for a in current_alerts(report, portfolio, market, risk.alerts, previous)
     ]
     return doc

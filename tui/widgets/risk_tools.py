@@ -168,7 +168,7 @@ class RiskTools:
             return []  # a shock step: alerts use current prices, nothing changed
         state.checked = (portfolio, market)
         report = self.report
-        if report is None or report.scenario.shock_pct != 0:
+        if report is None:
             report = self.engine.compute(portfolio, market, 0.0, self.settings)
         thresholds = state.settings.alerts
         alerts = list(position_alerts(report, portfolio, market, thresholds))
@@ -239,11 +239,8 @@ class RiskTools:
         if report is None or not path:
             return False
         state = self.risk
-        current = report
-        if report.scenario.shock_pct != 0:
-            current = self.engine.compute(self.draft.current, self.market, 0.0, self.settings)
         alerts = current_alerts(
-            current,
+            report,
             self.draft.current,
             self.market,
             state.settings.alerts,
