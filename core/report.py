@@ -8,6 +8,9 @@ from dataclasses import asdict, dataclass, fields
 from functools import cached_property
 from typing import Any, TypeVar, overload
 
+import numpy as np
+import polars as pl
+
 Health = str  # "ok" | "warn" | "danger"
 
 
@@ -212,6 +215,19 @@ class Report:
     def positions(self) -> tuple[PositionRow, ...]:
         names = [f.name for f in fields(PositionRow)]
         return tuple(PositionRow(*row) for row in self.position_frame.select(names).iter_rows())
+
+    def nearest_liquidation(self) -> tuple[str, float] | None:
+        """(id, distance %) of the position nearest its liquidation price (the first
+        in book order on a tie), or None when no position has one."""
+        frame = self.position_frame
+        if not frame.height:
+            return None
+        # A null (no liquidation price) reads as NaN and never wins.
+        distance = frame["distance_to_liquidation_pct"].cast(pl.Float64).to_numpy()
+        if np.isnan(distance).all():
+            return None
+        i = int(np.nanargmin(distance))
+        return str(frame["id"][i]), float(distance[i])
 
     def position(self, position_id: str) -> PositionRow:
         for row in self.positions:

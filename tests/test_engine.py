@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from core.engine import UnsupportedContractError, compute
@@ -514,3 +516,29 @@ def test_empty_portfolio_and_empty_market():
     assert not report.allocation["core"].in_band
     assert report.scenario.liquidated == ()
     assert report.basis == ()
+
+
+def test_the_nearest_liquidation_is_the_smallest_distance_and_holdings_ignore_the_shock():
+    book, market = mixed_book()
+    book = replace(book, holdings=(Holding("BTC", 1.5), Holding("ETH", 4.0)))
+    report = compute(book, market, 0.0, ETH_BETA)
+    distances = {r.id: r.distance_to_liquidation_pct for r in report.positions}
+    known = {k: v for k, v in distances.items() if v is not None}
+    nearest = min(known, key=lambda k: known[k])
+    assert report.nearest_liquidation() == (nearest, known[nearest])
+    # Holdings and per-asset rows are figures at current prices: a shock leaves them be.
+    for shock in (-30.0, 12.5):
+        shocked = compute(book, market, shock, ETH_BETA)
+        assert shocked.holdings == report.holdings
+        assert shocked.assets == report.assets
+        assert shocked.nearest_liquidation() == report.nearest_liquidation()
+
+
+def test_no_position_or_no_liquidation_price_has_no_nearest_liquidation():
+    market = make_market({"BTC": 62_000.0}, {PERP: 62_000.0})
+    assert compute(Portfolio(collateral_usd=1_000.0), market).nearest_liquidation() is None
+    # A 1x isolated short can still be liquidated; a 1x long on its full notional cannot.
+    long_1x = future("safe", PERP, "long", 1.0, 62_000.0, 1.0, margin_usd=62_000.0)
+    report = compute(Portfolio(positions=(long_1x,)), market)
+    assert report.positions[0].liquidation_price is None
+    assert report.nearest_liquidation() is None

@@ -261,9 +261,9 @@ class HoldingsPane(Pane):
     def show(self, view: PaneView) -> None:
         report, table = view.report, self.table
         holdings = view.portfolio.holdings
-        # The rows are made from the holdings, the market, the shock and the futures
-        # (hedge ratios): identical inputs read the same rows without building them.
-        inputs = (holdings, view.portfolio.positions, view.market, view.shock_pct)
+        # The rows are made from the holdings, the market and the futures (hedge
+        # ratios), never the shock: identical inputs read the same rows unbuilt.
+        inputs = (holdings, view.portfolio.positions, view.market)
         shown = table.source
         same_inputs = len(inputs) == len(self._inputs) and all(
             a is b or a == b for a, b in zip(inputs, self._inputs, strict=True)

@@ -123,16 +123,12 @@ def band_pct(pct: float | None, band: tuple[float, float]) -> str:
 
 def nearest_liquidation(report: Report) -> list[str]:
     """'Liq. a-eth 49.8%': the position nearest its liquidation price."""
-    frame = report.position_frame
-    if not frame.height:
+    nearest = report.nearest_liquidation()
+    if nearest is None:
         return []
-    near = frame.filter(frame["distance_to_liquidation_pct"].is_not_null())
-    if not near.height:
-        return []
-    row = near.sort("distance_to_liquidation_pct").row(0, named=True)
-    dist = row["distance_to_liquidation_pct"]
+    position_id, dist = nearest
     tone = "$error" if dist < 10 else "$warning" if dist < 25 else "$foreground"
-    return [f"[b]Liq.[/] [{tone}]{escape(row['id'])} {fmt.pct(dist, 1)}[/]"]
+    return [f"[b]Liq.[/] [{tone}]{escape(position_id)} {fmt.pct(dist, 1)}[/]"]
 
 
 def shock_to_liquidation(report: Report) -> list[str]:
