@@ -212,50 +212,61 @@ def shock_to_liquidation(
     up = np.full(n, np.nan)
     if n == 0:
         return ShockToLiquidation(down, up)
-    # Isolated: the move that takes the mark to the liquidation price (a long falls
-    # to it, a short rises to it, both scaled by the asset's beta).
-    with np.errstate(divide="ignore", invalid="ignore"):
-        exact = (liquidation_price / book.mark - 1.0) / book.beta
-    isolated = ~book.cross & np.isfinite(exact)
     now_margins = now if now is not None else margins_at(book, book.mark)
     liquidated_now, breached_now = now_margins.liquidated(book)
-    down = np.where(isolated & (exact <= 0), exact, down)
-    up = np.where(isolated & (exact > 0), exact, up)
-    down = np.where(~book.cross & liquidated_now, 0.0, down)
-    up = np.where(~book.cross & liquidated_now, 0.0, up)
-    down = np.where((down >= SHOCK_MIN) & (down <= 0), down, np.nan)
-    up = np.where((up >= 0) & (up <= SHOCK_MAX), up, np.nan)
-    down, up = _confirmed(book, _round_away(down), _round_away(up), ~book.cross)
+    _isolated_thresholds(book, liquidation_price, liquidated_now, down, up)
 
     # Cross: the account's balance less its MM, as a function of the shock, found
-    # on each side by bisection between the interval ends where it changes sign.
+    # on each side from its breakpoints.
     for account in np.flatnonzero(now_margins.account_has_cross):
         members = book.cross & (book.account == account)
         if breached_now[account]:
             down[members], up[members] = 0.0, 0.0
             continue
-        for side, target in ((-1, down), (1, up)):
-            shock = _account_threshold(book, int(account), side)
-            target[members] = shock
+        down[members], up[members] = _account_thresholds(book, int(account))
     return ShockToLiquidation(down, up)
 
 
-def _confirmed(
-    book: Book, down: np.ndarray, up: np.ndarray, rows: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Step each isolated threshold out by 0.01 pp until the scenario liquidates there."""
-    for values, direction in ((down, -1.0), (up, 1.0)):
-        for _ in range(3):
-            check = rows & np.isfinite(values)
-            if not check.any():
-                break
-            margins = margins_at(book, book.shocked_marks(np.where(check, values, 0.0)))
-            gone, _ = margins.liquidated(book)
-            short = check & ~gone
-            if not short.any():
-                break
-            values[short] += direction * SHOCK_STEP_PCT / 100.0
-    return down, up
+def _isolated_thresholds(
+    book: Book,
+    liquidation_price: np.ndarray,
+    liquidated_now: np.ndarray,
+    down: np.ndarray,
+    up: np.ndarray,
+) -> None:
+    """Fill `down` / `up` for the isolated positions: the move that takes the mark to
+    the liquidation price (a long falls to it, a short rises to it, both scaled by
+    the asset's beta; 0 both ways for one liquidated now), rounded away from 0 and
+    stepped out by 0.01 pp (at most 3 times) until the scenario liquidates there."""
+    isolated = ~book.cross
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exact = (liquidation_price / book.mark - 1.0) / book.beta
+    gone = isolated & liquidated_now
+    # One threshold per position: a fall (exact <= 0) or a rise, within the range.
+    outward = np.where(exact <= 0, -1.0, 1.0)
+    in_range = np.isfinite(exact) & (exact >= SHOCK_MIN) & (exact <= SHOCK_MAX)
+    value = np.where(gone, 0.0, np.where(isolated & in_range, exact, np.nan))
+    value = _round_away(value)
+    for _ in range(3):
+        check = np.isfinite(value)
+        if not check.any():
+            break
+        short = check & ~_isolated_breached(book, np.where(check, value, 0.0))
+        if not short.any():
+            break
+        value[short] += outward[short] * SHOCK_STEP_PCT / 100.0
+    falls = np.isfinite(value) & (gone | (outward < 0))
+    rises = np.isfinite(value) & (gone | (outward > 0))
+    down[falls], up[rises] = value[falls], value[rises]
+
+
+def _isolated_breached(book: Book, shock: np.ndarray) -> np.ndarray:
+    """Per position, is it breached as an isolated position at its own shock? The
+    scenario's test for isolated positions (margins_at's figures, row by row)."""
+    mark = book.shocked_marks(shock)
+    upnl = (mark - book.entry) * book.size * book.sign + 0.0
+    _, _, maintenance = book.tiers.maintenance(book.size * mark)
+    return breached(book.isolated_wallet + upnl, maintenance)
 
 
 def _member_book(book: Book, members: np.ndarray) -> Book:
@@ -276,32 +287,45 @@ def _member_book(book: Book, members: np.ndarray) -> Book:
     )
 
 
-def _account_threshold(book: Book, account: int, side: int) -> float:
-    """The shock nearest 0 on one side that breaches a cross account, or NaN.
+def _account_thresholds(book: Book, account: int) -> tuple[float, float]:
+    """The shocks nearest 0, down and up, that breach a cross account (NaN: none).
 
     The account's balance less its MM is piecewise linear in the shock, so its first
-    crossing of zero is found exactly from its breakpoints (`_crossing`). The answer,
-    rounded away from 0 to the 0.01 pp reported, is then confirmed by the scenario's
-    own test: breached there and not 0.01 pp nearer zero (stepped out by 0.01 pp, at
-    most 3 times, where rounding fell just short). Where that confirmation fails
-    (tiers whose MM is not continuous), the grid search decides.
+    crossing of zero on each side is found exactly from its breakpoints
+    (`_crossing`). Each answer, rounded away from 0 to the 0.01 pp reported, is then
+    confirmed by the scenario's own test: breached there and not 0.01 pp nearer zero
+    (stepped out by 0.01 pp, at most 3 times, where rounding fell just short). Where
+    that confirmation fails (tiers whose MM is not continuous), the grid search
+    decides.
     """
     sub = _member_book(book, book.cross & (book.account == account))
-    far = SHOCK_MIN if side < 0 else SHOCK_MAX
-    crossing = _crossing(sub, side, abs(far))
-    if crossing is None:
-        if not _sub_breached(sub, far):
-            return float("nan")
-        return _grid_threshold(sub, side)
-    rounded = float(_round_away(np.array([crossing]))[0])
-    # One grid test: 0.01 pp nearer zero, the rounded shock and 3 steps beyond it.
-    shocks = rounded + side * SHOCK_STEP_PCT / 100.0 * np.arange(-1.0, 4.0)
-    hit = _breached_many(sub, shocks)
-    stands_nearer = side * shocks[0] <= 0 or not hit[0]
-    if not stands_nearer or not hit[1:].any():
-        return _grid_threshold(sub, side)
-    shock = float(shocks[1 + int(np.argmax(hit[1:]))])
-    return shock if SHOCK_MIN <= shock <= SHOCK_MAX else float("nan")
+    step = SHOCK_STEP_PCT / 100.0
+    sides = (-1, 1)
+    fars = (SHOCK_MIN, SHOCK_MAX)
+    crossings = [_crossing(sub, side, abs(far)) for side, far in zip(sides, fars, strict=True)]
+    # One grid test for both sides: per side 0.01 pp nearer zero, the rounded shock
+    # and 3 steps beyond it; or, with no crossing found, the far end of the range.
+    tried = []
+    for side, far, crossing in zip(sides, fars, crossings, strict=True):
+        if crossing is None:
+            tried.append(np.array([far]))
+        else:
+            rounded = float(_round_away(np.array([crossing]))[0])
+            tried.append(rounded + side * step * np.arange(-1.0, 4.0))
+    hit_both = _breached_many(sub, np.concatenate(tried))
+    hits = (hit_both[: tried[0].shape[0]], hit_both[tried[0].shape[0] :])
+    found = []
+    for side, crossing, shocks, hit in zip(sides, crossings, tried, hits, strict=True):
+        if crossing is None:
+            found.append(_grid_threshold(sub, side) if hit[0] else float("nan"))
+            continue
+        stands_nearer = side * shocks[0] <= 0 or not hit[0]
+        if not stands_nearer or not hit[1:].any():
+            found.append(_grid_threshold(sub, side))
+            continue
+        shock = float(shocks[1 + int(np.argmax(hit[1:]))])
+        found.append(shock if SHOCK_MIN <= shock <= SHOCK_MAX else float("nan"))
+    return found[0], found[1]
 
 
 def _crossing(sub: Book, side: int, reach: float) -> float | None:

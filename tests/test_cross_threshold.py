@@ -13,7 +13,7 @@ from core.model import Tier
 from core.position_risk import (
     Book,
     TierMatrix,
-    _account_threshold,
+    _account_thresholds,
     _crossing,
     _grid_threshold,
     _member_book,
@@ -61,7 +61,7 @@ def test_a_long_on_a_small_wallet_breaches_4_61_pct_down():
     # At -4.61 %: balance 234, MM 236.17 -> breached; at -4.60 %: 240 > 236.20.
     book = cross_book(3_000.0, [(1.0, 60_000.0, 60_000.0, 1.0, 1.0)])
     assert abs(_crossing(book, -1, 1.0) - (-2_750.0 / 59_700.0)) < 1e-15
-    assert _account_threshold(book, 0, -1) == pytest.approx(-0.0461, abs=1e-12)
+    assert _account_thresholds(book, 0)[0] == pytest.approx(-0.0461, abs=1e-12)
 
 
 def test_the_crossing_runs_on_past_a_tier_floor():
@@ -71,21 +71,21 @@ def test_the_crossing_runs_on_past_a_tier_floor():
     # At -19.68 %: balance 192, MM 192.77 -> breached; at -19.67 %: 198 > 192.79.
     book = cross_book(12_000.0, [(1.0, 60_000.0, 60_000.0, 1.0, 1.0)])
     assert abs(_crossing(book, -1, 1.0) - (-11_760.0 / 59_760.0)) < 1e-15
-    assert _account_threshold(book, 0, -1) == pytest.approx(-0.1968, abs=1e-12)
+    assert _account_thresholds(book, 0)[0] == pytest.approx(-0.1968, abs=1e-12)
 
 
 def test_a_short_breaches_on_a_rally_and_a_hedged_pair_never_falls_far_enough():
     # 1 BTC short at 60,000 with 3,000: up t, notional 60,000 (1 + t) in the 0.5 % tier:
     # balance 3,000 - 60,000 t, MM 250 + 300 t: 2,750 - 60,300 t = 0 at 4.5605 %.
     short = cross_book(3_000.0, [(1.0, 60_000.0, 60_000.0, -1.0, 1.0)])
-    assert _account_threshold(short, 0, 1) == pytest.approx(0.0457, abs=1e-12)
-    assert np.isnan(_account_threshold(short, 0, -1))
+    assert _account_thresholds(short, 0)[1] == pytest.approx(0.0457, abs=1e-12)
+    assert np.isnan(_account_thresholds(short, 0)[0])
     # Long and short of the same size: the uPnL cancels; the MM falls with the price, so
     # a wallet above today's MM (500) holds all the way to -100 %.
     pair = cross_book(
         600.0, [(1.0, 60_000.0, 60_000.0, 1.0, 1.0), (1.0, 60_000.0, 60_000.0, -1.0, 1.0)]
     )
-    assert np.isnan(_account_threshold(pair, 0, -1))
+    assert np.isnan(_account_thresholds(pair, 0)[0])
 
 
 def test_a_move_capped_at_minus_100_pct_stops_the_loss_of_that_leg():
@@ -99,7 +99,7 @@ def test_a_move_capped_at_minus_100_pct_stops_the_loss_of_that_leg():
         [(100.0, 100.0, 100.0, 1.0, 2.0), (1 / 6, 60_000.0, 60_000.0, -1.0, 1.0)],
     )
     assert _crossing(book, -1, 1.0) is None
-    assert np.isnan(_account_threshold(book, 0, -1))
+    assert np.isnan(_account_thresholds(book, 0)[0])
 
 
 rows = st.tuples(
@@ -121,6 +121,6 @@ def test_the_exact_crossing_agrees_with_the_grid_search(wallet, positions):
     if breached[0]:
         return  # breached now: both report 0 before any search
     sub = _member_book(book, book.cross)
-    for side in (-1, 1):
-        exact, grid = _account_threshold(book, 0, side), _grid_threshold(sub, side)
+    for side, exact in zip((-1, 1), _account_thresholds(book, 0), strict=True):
+        grid = _grid_threshold(sub, side)
         assert (np.isnan(exact) and np.isnan(grid)) or exact == grid, (side, exact, grid)
