@@ -64,3 +64,27 @@ def test_the_check_sees_textual_when_the_app_is_imported():
     # The same probe reports Textual for the TUI module, so an empty answer above means something.
     loaded, _ = heavy_modules_after("import tui.app\n")
     assert loaded == ["textual"]
+
+
+def polars_threads_after(code: str, env: dict[str, str]) -> int:
+    base = {k: v for k, v in os.environ.items() if k != "POLARS_MAX_THREADS"}
+    done = subprocess.run(
+        [sys.executable, "-c", code + "import polars\nprint(polars.thread_pool_size())\n"],
+        cwd=PROJECT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_engine_and_the_app_run_polars_on_one_thread_unless_told_otherwise():
+    # Importing core (the engine, the app, the command line) sets a one-thread pool;
+    # a POLARS_MAX_THREADS given by the user is kept. Without core, polars' own
+    # default is the machine's core count (2 here), so the check can tell.
+    assert polars_threads_after("", {}) == os.cpu_count()
+    assert polars_threads_after("import core.engine\n", {}) == 1
+    assert polars_threads_after("import tui.cli\n", {}) == 1
+    assert polars_threads_after("import core.engine\n", {"POLARS_MAX_THREADS": "3"}) == 3
