@@ -10,7 +10,7 @@ live in core.margin and the tests check the two agree.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -389,22 +389,34 @@ class _Accounts:
     wallets: np.ndarray  # cross wallet per account
 
 
-def _accounts(frame: pl.DataFrame, portfolio: Portfolio, default_venue: str) -> _Accounts:
-    venues = frame.get_column("venue")
-    others = sorted(
-        ({v for v in venues.unique().to_list() if v} | set(portfolio.accounts)) - {default_venue}
-    )
+@dataclass(frozen=True)
+class _AccountLayout:
+    """Which venue's cross account each position belongs to (its contract's venue)."""
+
+    names: tuple[str, ...]  # "" is the default venue
+    codes: np.ndarray  # per position
+
+
+def _account_layout(
+    table: PositionTable, symbols: Sequence[str], accounts: Mapping[str, float], default: str
+) -> _AccountLayout:
+    # A contract's key names its venue unless it is the default one (PositionFrames.key_of).
+    venue_of = {i: split_venue(symbols[i])[1] for i in table.symbol_counts}
+    others = sorted(({v for v in venue_of.values() if v} | set(accounts)) - {default})
     names = ("", *others)
-    wallets = np.array(
-        [portfolio.collateral_usd, *(portfolio.accounts.get(v, 0.0) for v in others)],
-        dtype=np.float64,
-    )
     if not others:
-        return _Accounts(names, np.zeros(frame.height, dtype=np.intp), wallets)
+        return _AccountLayout(names, np.zeros(table.frame.height, dtype=np.intp))
     code = {v: i for i, v in enumerate(names)}
-    code[default_venue] = 0
-    codes = np.array([code[v] for v in venues.to_list()], dtype=np.intp)
-    return _Accounts(names, codes, wallets)
+    per_symbol = np.zeros(len(symbols), dtype=np.intp)
+    for i, venue in venue_of.items():
+        per_symbol[i] = code[venue]
+    return _AccountLayout(names, per_symbol[table.symbol_index.to_numpy()])
+
+
+def _accounts(layout: _AccountLayout, portfolio: Portfolio) -> _Accounts:
+    others = (portfolio.accounts.get(v, 0.0) for v in layout.names[1:])
+    wallets = np.array([portfolio.collateral_usd, *others], dtype=np.float64)
+    return _Accounts(layout.names, layout.codes, wallets)
 
 
 @dataclass(frozen=True)
@@ -429,8 +441,7 @@ def _nullable(values: np.ndarray) -> pl.Series:
 
 def _evaluate_positions(
     frame: pl.DataFrame,
-    n_tiers: int,
-    tiers: _TierLookup,
+    tiers: TierMatrix,
     accounts: _Accounts,
     shock: float,
     to_liquidation_of: Callable[[Callable[[], ShockToLiquidation]], ShockToLiquidation],
@@ -455,7 +466,7 @@ def _evaluate_positions(
         isolated_wallet=frame.get_column("wallet").to_numpy(),
         account=accounts.codes,
         account_wallet=accounts.wallets,
-        tiers=_tier_matrix(frame, n_tiers, tiers),
+        tiers=tiers,
     )
     now = margins_at(book, mark)
     # Betas are finite, so a zero shock moves no price: the same figures, not recomputed.
@@ -647,7 +658,9 @@ class RiskEngine:
         self._core_values: IdentityCache[np.ndarray] = IdentityCache(size)
         self._slots: IdentityCache[_PositionSlots] = IdentityCache(size)
         self._basis: IdentityCache[LazyRows[BasisRow]] = IdentityCache(size)
+        self._account_layouts: IdentityCache[_AccountLayout] = IdentityCache(size)
         self._accounts: IdentityCache[_Accounts] = IdentityCache(size)
+        self._tier_matrices: IdentityCache[TierMatrix] = IdentityCache(size)
         self._to_liquidation: IdentityCache[ShockToLiquidation] = IdentityCache(size)
 
     def clear(self) -> None:
@@ -657,7 +670,9 @@ class RiskEngine:
         for cache in (self._spot_books, self._layouts, self._core_values, self._slots):
             cache.clear()
         self._basis.clear()
+        self._account_layouts.clear()
         self._accounts.clear()
+        self._tier_matrices.clear()
         self._to_liquidation.clear()
 
     def compute(
@@ -692,14 +707,22 @@ def _compute(
 
     inputs = _position_frame(engine.frames, portfolio, market, settings, warnings)
     table = inputs.table
+    names = engine.frames.symbols.names
+    account_layout = engine._account_layouts.get(
+        (table.symbol_index, portfolio.accounts, market.exchange),
+        lambda: _account_layout(table, names, portfolio.accounts, market.exchange),
+    )
     accounts = engine._accounts.get(
-        (table.frame, portfolio.accounts, portfolio, market.exchange),
-        lambda: _accounts(inputs.frame, portfolio, market.exchange),
+        (account_layout, portfolio), lambda: _accounts(account_layout, portfolio)
+    )
+    # The tiers of each position follow from its contract and the market's tier tables.
+    tiers = engine._tier_matrices.get(
+        (table.symbol_index, inputs.tiers.table, inputs.n_tiers),
+        lambda: _tier_matrix(inputs.frame, inputs.n_tiers, inputs.tiers),
     )
     evaluated = _evaluate_positions(
         inputs.frame,
-        inputs.n_tiers,
-        inputs.tiers,
+        tiers,
         accounts,
         shock,
         lambda build: engine._to_liquidation.get((table, inputs.prices, accounts), build),
@@ -747,7 +770,6 @@ def _compute(
     # Per-asset exposure: core spot, basis spot legs and futures deltas. The asset
     # list and betas only change with the book's assets, so they are
     # laid out once; per call the positions are summed by integer asset slot.
-    names = engine.frames.symbols.names
     layout = engine._layouts.get(
         (table.symbol_counts, portfolio.holdings, settings),
         lambda: _asset_layout(names, table.symbol_counts, portfolio.holdings, settings),
