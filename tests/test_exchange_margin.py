@@ -194,6 +194,28 @@ def test_a_bybit_wallet_never_supports_a_binance_position():
     assert compute(book, market, -3.0).scenario.liquidated == ("bn",)
 
 
+def test_a_position_naming_the_default_venue_is_on_the_default_account():
+    # venue="binance" on a binance market is the default venue spelled out: the same
+    # account, the same figures as no venue at all, and bybit stays apart.
+    market = make_market({"BTC": 60_000.0}, {PERP: 60_000.0})
+
+    def book(venue: str) -> Portfolio:
+        return Portfolio(
+            collateral_usd=1_000.0,
+            accounts=frozen_map({"bybit": 50_000.0}),
+            positions=(
+                position("bn", PERP, "long", 1.0, 60_000.0, 10.0, margin_mode="cross", venue=venue),
+                position(
+                    "bb", PERP, "long", 1.0, 60_000.0, 10.0, margin_mode="cross", venue="bybit"
+                ),
+            ),
+        )
+
+    named, unnamed = compute(book("binance"), market), compute(book(""), market)
+    assert named.to_json() == unnamed.to_json()
+    assert [a.venue for a in named.accounts] == ["binance", "bybit"]
+
+
 # --- properties ------------------------------------------------------------------------
 
 sizes = st.floats(0.01, 20.0, allow_nan=False)
