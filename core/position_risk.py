@@ -292,7 +292,7 @@ def _account_thresholds(book: Book, account: int) -> tuple[float, float]:
 
     The account's balance less its MM is piecewise linear in the shock, so its first
     crossing of zero on each side is found exactly from its breakpoints
-    (`_crossing`). Each answer, rounded away from 0 to the 0.01 pp reported, is then
+    (`_crossings`). Each answer, rounded away from 0 to the 0.01 pp reported, is then
     confirmed by the scenario's own test: breached there and not 0.01 pp nearer zero
     (stepped out by 0.01 pp, at most 3 times, where rounding fell just short). Where
     that confirmation fails (tiers whose MM is not continuous), the grid search
@@ -300,18 +300,17 @@ def _account_thresholds(book: Book, account: int) -> tuple[float, float]:
     """
     sub = _member_book(book, book.cross & (book.account == account))
     step = SHOCK_STEP_PCT / 100.0
-    sides = (-1, 1)
-    fars = (SHOCK_MIN, SHOCK_MAX)
-    crossings = [_crossing(sub, side, abs(far)) for side, far in zip(sides, fars, strict=True)]
-    # One grid test for both sides: per side 0.01 pp nearer zero, the rounded shock
-    # and 3 steps beyond it; or, with no crossing found, the far end of the range.
+    sides, fars = (-1, 1), (SHOCK_MIN, SHOCK_MAX)
+    crossings = _crossings(sub)
+    # One grid test for both sides: per side 0.01 pp nearer zero and the rounded
+    # shock; or, with no crossing found, the far end of the range.
     tried = []
     for side, far, crossing in zip(sides, fars, crossings, strict=True):
         if crossing is None:
             tried.append(np.array([far]))
         else:
             rounded = float(_round_away(np.array([crossing]))[0])
-            tried.append(rounded + side * step * np.arange(-1.0, 4.0))
+            tried.append(np.array([rounded - side * step, rounded]))
     hit_both = _breached_many(sub, np.concatenate(tried))
     hits = (hit_both[: tried[0].shape[0]], hit_both[tried[0].shape[0] :])
     found = []
@@ -320,73 +319,88 @@ def _account_thresholds(book: Book, account: int) -> tuple[float, float]:
             found.append(_grid_threshold(sub, side) if hit[0] else float("nan"))
             continue
         stands_nearer = side * shocks[0] <= 0 or not hit[0]
-        if not stands_nearer or not hit[1:].any():
+        if not stands_nearer:
             found.append(_grid_threshold(sub, side))
             continue
-        shock = float(shocks[1 + int(np.argmax(hit[1:]))])
+        if hit[1]:
+            shock = float(shocks[1])
+        else:  # rounding fell just short: up to 3 steps further out
+            beyond = shocks[1] + side * step * np.arange(1.0, 4.0)
+            out = _breached_many(sub, beyond)
+            if not out.any():
+                found.append(_grid_threshold(sub, side))
+                continue
+            shock = float(beyond[int(np.argmax(out))])
         found.append(shock if SHOCK_MIN <= shock <= SHOCK_MAX else float("nan"))
     return found[0], found[1]
 
 
-def _crossing(sub: Book, side: int, reach: float) -> float | None:
-    """The first shock on one side (BTC move `side` x t, 0 < t <= reach) where the
-    account's balance less its MM reaches zero, or None.
+def _crossings(sub: Book) -> tuple[float | None, float | None]:
+    """The first shocks down and up (BTC move -t and +t, 0 < t <= the range's end)
+    where the account's balance less its MM reaches zero, None where it does not.
 
     Per position the notional is size x mark x (1 + beta x shock), linear in the
     shock until the move is capped at -100 % (notional 0); the MM is linear between
     tier floors. So balance - MM is linear between breakpoints (a floor crossed, a
     move capped): its slope changes there by a known amount, and its value at each
-    breakpoint follows by summing slope x step from its value at 0.
+    breakpoint follows by summing slope x step from its value at 0. Both sides share
+    the breakpoints' arithmetic: a fall is a rise with the sign of every beta turned.
     """
     tiers = sub.tiers
     n, n_tiers = tiers.floor.shape
     notional = sub.size * sub.mark
-    a = sub.beta * side  # d(move)/dt
-    speed = notional * a  # d(notional)/dt while not capped
     rows = np.arange(n)
     k0 = tiers.index(notional)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        capped_at = np.where(a < 0, -1.0 / a, np.inf)
-        # Floors j >= 1 crossed at t = (floor / notional - 1) / a, before the cap.
-        floors = tiers.floor[:, 1:]
-        at = (floors / notional[:, None] - 1.0) / a[:, None]
-    step_rate = np.diff(tiers.mmr, axis=1) if n_tiers > 1 else np.zeros((n, 0))
-    crossed = (
-        np.isfinite(at)
-        & ((at > 0) | ((at == 0) & (speed[:, None] < 0)))
-        & (at < capped_at[:, None])
-        & (at < reach)
-    )
-    with np.errstate(invalid="ignore"):
-        floor_change = -step_rate * np.abs(speed)[:, None]
-    # At the cap the position's slope, sign x speed less tier 0's rate x speed, ends.
-    caps = np.isfinite(capped_at) & (capped_at < reach) & (notional > 0)
-    cap_change = -speed * (sub.sign - tiers.mmr[:, 0])
-    times = np.concatenate([at[crossed], capped_at[caps]])
-    changes = np.concatenate([floor_change[crossed], cap_change[caps]])
-    if not (np.isfinite(times).all() and np.isfinite(changes).all()):
-        return None
-    order = np.argsort(times, kind="stable")
-    times, changes = times[order], changes[order]
-    moving = notional > 0
-    slope0 = float(np.sum(np.where(moving, speed * (sub.sign - tiers.mmr[rows, k0]), 0.0)))
-    mm0 = np.maximum(notional * tiers.mmr[rows, k0] - tiers.cum[rows, k0], 0.0)
+    rate0 = tiers.mmr[rows, k0]
+    mm0 = np.maximum(notional * rate0 - tiers.cum[rows, k0], 0.0)
     upnl0 = (sub.mark - sub.entry) * sub.size * sub.sign
     value0 = float(sub.account_wallet[0] + upnl0.sum() - mm0.sum())
-    if not (math.isfinite(value0) and math.isfinite(slope0)):
-        return None
-    starts = np.concatenate([[0.0], times])
-    slopes = slope0 + np.concatenate([[0.0], np.cumsum(changes)])
-    ends = np.concatenate([times, [reach]])
-    values = value0 + np.cumsum(slopes * (ends - starts))
-    below = np.flatnonzero(values <= 0)
-    if below.size == 0:
-        return None
-    q = int(below[0])
-    start_value = value0 if q == 0 else float(values[q - 1])
-    slope = float(slopes[q])
-    t = float(starts[q]) + (start_value / -slope if slope < 0 else 0.0)
-    return side * min(max(t, float(starts[q])), float(ends[q]))
+    # d(notional)/dt for a rise, while not capped; a fall's is its negative.
+    speed_up = notional * sub.beta
+    slope_up = float(np.sum(np.where(notional > 0, speed_up * (sub.sign - rate0), 0.0)))
+    if not (math.isfinite(value0) and math.isfinite(slope_up)):
+        return None, None
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # Floors j >= 1 crossed at t = (floor / notional - 1) / (beta x side).
+        floors_up = (tiers.floor[:, 1:] / notional[:, None] - 1.0) / sub.beta[:, None]
+        cap_up = -1.0 / sub.beta  # t at which a rise caps a move at -100 % (beta < 0)
+    step_rate = np.diff(tiers.mmr, axis=1) if n_tiers > 1 else np.zeros((n, 0))
+    with np.errstate(invalid="ignore"):
+        floor_change = -step_rate * np.abs(speed_up)[:, None]
+    cap_change_up = -speed_up * (sub.sign - tiers.mmr[:, 0])
+    found: list[float | None] = []
+    for side, reach in ((-1, -SHOCK_MIN), (1, SHOCK_MAX)):
+        at = floors_up * side
+        capped_at = np.where(sub.beta * side < 0, cap_up * side, np.inf)
+        falling = (speed_up * side < 0)[:, None]
+        crossed = (
+            np.isfinite(at)
+            & ((at > 0) | ((at == 0) & falling))
+            & (at < capped_at[:, None])
+            & (at < reach)
+        )
+        caps = np.isfinite(capped_at) & (capped_at < reach) & (notional > 0)
+        times = np.concatenate([at[crossed], capped_at[caps]])
+        changes = np.concatenate([floor_change[crossed], cap_change_up[caps] * side])
+        if not (np.isfinite(times).all() and np.isfinite(changes).all()):
+            found.append(None)
+            continue
+        order = np.argsort(times)
+        times, changes = times[order], changes[order]
+        starts = np.concatenate([[0.0], times])
+        slopes = slope_up * side + np.concatenate([[0.0], np.cumsum(changes)])
+        ends = np.concatenate([times, [reach]])
+        values = value0 + np.cumsum(slopes * (ends - starts))
+        below = np.flatnonzero(values <= 0)
+        if below.size == 0:
+            found.append(None)
+            continue
+        q = int(below[0])
+        start_value = value0 if q == 0 else float(values[q - 1])
+        slope = float(slopes[q])
+        t = float(starts[q]) + (start_value / -slope if slope < 0 else 0.0)
+        found.append(side * min(max(t, float(starts[q])), float(ends[q])))
+    return found[0], found[1]
 
 
 def _grid_threshold(sub: Book, side: int) -> float:

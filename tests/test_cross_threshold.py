@@ -14,7 +14,7 @@ from core.position_risk import (
     Book,
     TierMatrix,
     _account_thresholds,
-    _crossing,
+    _crossings,
     _grid_threshold,
     _member_book,
     margins_at,
@@ -60,7 +60,7 @@ def test_a_long_on_a_small_wallet_breaches_4_61_pct_down():
     # balance - MM = 2,750 - 59,700 t = 0 at t = 4.6063 %, reported 4.61 %.
     # At -4.61 %: balance 234, MM 236.17 -> breached; at -4.60 %: 240 > 236.20.
     book = cross_book(3_000.0, [(1.0, 60_000.0, 60_000.0, 1.0, 1.0)])
-    assert abs(_crossing(book, -1, 1.0) - (-2_750.0 / 59_700.0)) < 1e-15
+    assert abs(_crossings(book)[0] - (-2_750.0 / 59_700.0)) < 1e-15
     assert _account_thresholds(book, 0)[0] == pytest.approx(-0.0461, abs=1e-12)
 
 
@@ -70,7 +70,7 @@ def test_the_crossing_runs_on_past_a_tier_floor():
     # = 11,760 - 59,760 t (1,800 at 1/6 too: MM is continuous) = 0 at t = 19.6787 %.
     # At -19.68 %: balance 192, MM 192.77 -> breached; at -19.67 %: 198 > 192.79.
     book = cross_book(12_000.0, [(1.0, 60_000.0, 60_000.0, 1.0, 1.0)])
-    assert abs(_crossing(book, -1, 1.0) - (-11_760.0 / 59_760.0)) < 1e-15
+    assert abs(_crossings(book)[0] - (-11_760.0 / 59_760.0)) < 1e-15
     assert _account_thresholds(book, 0)[0] == pytest.approx(-0.1968, abs=1e-12)
 
 
@@ -98,7 +98,7 @@ def test_a_move_capped_at_minus_100_pct_stops_the_loss_of_that_leg():
         6_000.0,
         [(100.0, 100.0, 100.0, 1.0, 2.0), (1 / 6, 60_000.0, 60_000.0, -1.0, 1.0)],
     )
-    assert _crossing(book, -1, 1.0) is None
+    assert _crossings(book)[0] is None
     assert np.isnan(_account_thresholds(book, 0)[0])
 
 
