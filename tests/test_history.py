@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -72,6 +73,22 @@ def test_a_flip_in_a_recording_is_seen(tmp_path):
     history = history_from_replay(path)
     assert history.funding_rates(PERP) == [0.0001, 0.0001, -0.00005]
     assert history.previous_funding() == {PERP: 0.0001}
+
+
+def test_a_full_history_leaves_the_garbage_collector_nothing_to_scan():
+    # 1,000 observations kept (1,000 states x 1 contract): once collected, the points
+    # are no longer tracked, so the collector's full passes (pauses on a keystroke)
+    # do not grow with the history. A tracked object per point would add 1,000.
+    history = ContractHistory(points=1_000)
+    gc.collect()
+    before = len(gc.get_objects())
+    for i in range(1_000):
+        market = make_market({"BTC": 50_000.0}, {PERP: 50_000.0 + i}, clock_ms=CLOCK_MS + i * 1_000)
+        history.record(market)
+    del market
+    gc.collect()
+    assert len(history.series(PERP)) == 1_000
+    assert len(gc.get_objects()) - before < 100
 
 
 def test_a_history_needs_two_points():

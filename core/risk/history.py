@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from core.feeds.replay_file import apply_event, numbered_events
 from core.feeds.state import MarketStateBuilder
@@ -15,8 +15,9 @@ from core.model import MarketState, split_venue
 DEFAULT_POINTS = 240
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
+    """One observation."""
+
     ts_ms: int
     basis_pct: float | None  # futures / spot - 1, percent
     funding_rate: float | None  # perpetuals only
@@ -29,7 +30,10 @@ class ContractHistory:
         if points < 2:
             raise ValueError("a history keeps at least 2 points")
         self.points = points
-        self._rings: dict[str, deque[Point]] = {}
+        # Plain (ts_ms, basis_pct, funding_rate) tuples: the garbage collector stops
+        # tracking a plain tuple of numbers (not a named one), so a full history
+        # (points x contracts, 96,000 at 400 contracts) adds nothing to its scans.
+        self._rings: dict[str, deque[tuple[int, float | None, float | None]]] = {}
         # Per perpetual: the latest funding rate and the one before it that differed.
         self._funding: dict[str, float] = {}
         self._previous_funding: dict[str, float] = {}
@@ -41,13 +45,13 @@ class ContractHistory:
             ring = self._rings.get(symbol)
             if ring is None:
                 ring = self._rings[symbol] = deque(maxlen=self.points)
-            elif ring[-1].ts_ms >= quote.ts_ms:
+            elif ring[-1][0] >= quote.ts_ms:
                 continue
             spot_quote = market.spot_quote(quote.base, split_venue(symbol)[1])
             spot = spot_quote.price if spot_quote else None
             basis = (quote.mark / spot - 1.0) * 100.0 if quote.mark and spot else None
             funding = quote.funding_rate if quote.kind == "swap" else None
-            ring.append(Point(quote.ts_ms, basis, funding))
+            ring.append((quote.ts_ms, basis, funding))
             if funding is not None:
                 last = self._funding.get(symbol)
                 if last is not None and last != funding:
@@ -58,13 +62,13 @@ class ContractHistory:
         return list(self._rings)
 
     def series(self, symbol: str) -> tuple[Point, ...]:
-        return tuple(self._rings.get(symbol, ()))
+        return tuple(Point(*p) for p in self._rings.get(symbol, ()))
 
     def basis_pct(self, symbol: str) -> list[float | None]:
-        return [p.basis_pct for p in self._rings.get(symbol, ())]
+        return [basis for _, basis, _ in self._rings.get(symbol, ())]
 
     def funding_rates(self, symbol: str) -> list[float | None]:
-        return [p.funding_rate for p in self._rings.get(symbol, ())]
+        return [funding for _, _, funding in self._rings.get(symbol, ())]
 
     def previous_funding(self) -> dict[str, float]:
         """Per perpetual, the last funding rate different from the current one (what a
