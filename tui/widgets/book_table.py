@@ -1,16 +1,21 @@
-"""BookTable: a Line-API table that formats only the rows on screen.
+"""BookTable: a Line-API table that formats only the rows on screen, and
+repaints only the lines whose text or style changed.
 
 Textual's DataTable repaints every visible cell on any update and re-adds
 rows on change; a book of 1,000+ positions needs a table that asks its row
-source for the visible rows only, at paint time.
+source for the visible rows only, at paint time. A feed tick moves a few
+figures: the table compares each line it would paint with the one it painted
+there last and refreshes only the lines that differ (up to their last changed
+cell), so an unchanged line is never sent to the terminal again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
-from typing import Protocol
+from typing import Protocol, Self
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
@@ -143,6 +148,13 @@ class BookTable(ScrollView, can_focus=True):
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
+        # Before the widget's own set-up, which may already ask for a refresh.
+        self._cache: dict[int, Strip] = {}
+        self._header: Strip | None = None
+        self._fillers: dict[bool, Strip] = {}  # lines under the rows, by "the table is empty"
+        # Styles until the styles change: "base" the table's own, "tone:x" a component's,
+        # "layers:x|y" tinted layers blended.
+        self._styles: dict[str, Style] = {}
         super().__init__(name=name, id=id, classes=classes)
         self.book = book
         self.all_columns = tuple(columns)
@@ -150,13 +162,12 @@ class BookTable(ScrollView, can_focus=True):
         self.empty_text = empty_text
         self.source: RowSource = EmptySource()
         self.sort: tuple[str, bool] | None = None  # (column key, descending)
-        self._cache: dict[int, Strip] = {}
-        self._header: Strip | None = None
+        # The strip last rendered at each line of the view (0 is the header): what
+        # the terminal shows there, since Textual re-renders a line only through
+        # render_line.
+        self._painted: dict[int, Strip] = {}
         self._view: tuple[int, int] = (-1, -1)  # (scroll x, width) the strips were cut for
         self._visible: tuple[int, ...] = ()  # the columns the view shows, by position
-        # Styles for one render pass: rich_style walks every ancestor, and a pass
-        # asks for it twice per line.
-        self._pass_styles: dict[str, Style] | None = None
         self._fit_for: int | None = None
         self._total_width = sum(c.width for c in self.columns) + len(self.columns)
         self._column_x = [
@@ -187,7 +198,7 @@ class BookTable(ScrollView, can_focus=True):
         shown = fitting_columns(self.all_columns, width)
         if shown != self.columns:
             self._set_columns(shown)
-            self.refresh()
+            self.repaint_changed()
 
     @property
     def content_width(self) -> int:
@@ -207,19 +218,17 @@ class BookTable(ScrollView, can_focus=True):
         """
         previous, self.source = self.source, source
         if changed is not None and len(previous) == len(source):
-            top = int(self.scroll_offset.y)
             for index in list(self._cache):
                 if source.key(index) in changed:
                     del self._cache[index]
-                    if top <= index < top + self.size.height - 1:
-                        self.refresh_line(index - top + 1)
-            return
-        self._cache.clear()
-        self._header = None
-        self.virtual_size = Size(self._total_width, len(source) + 1)
-        if len(source) and self.cursor_row >= len(source):
-            self.cursor_row = len(source) - 1
-        self.refresh()
+        else:
+            self._cache.clear()
+            self._header = None
+            if len(previous) != len(source):
+                self.virtual_size = Size(self._total_width, len(source) + 1)
+            if len(source) and self.cursor_row >= len(source):
+                self.cursor_row = len(source) - 1
+        self.repaint_changed()
 
     @property
     def row_count(self) -> int:
@@ -261,25 +270,19 @@ class BookTable(ScrollView, can_focus=True):
     def watch_cursor_row(self, old: int, new: int) -> None:
         self._cache.pop(old, None)
         self._cache.pop(new, None)
-        self._refresh_row(old)
-        self._refresh_row(new)
         self._scroll_cursor_into_view()
+        self.repaint_changed()
 
     def watch_cursor_col(self, old: int, new: int) -> None:
         self._cache.pop(self.cursor_row, None)
-        self._refresh_row(self.cursor_row)
         self._scroll_column_into_view()
+        self.repaint_changed()
 
     def validate_cursor_row(self, value: int) -> int:
         return max(0, min(value, max(len(self.source) - 1, 0)))
 
     def validate_cursor_col(self, value: int) -> int:
         return max(0, min(value, len(self.columns) - 1))
-
-    def _refresh_row(self, index: int) -> None:
-        y = index - self.scroll_offset.y + 1
-        if 1 <= y < self.size.height:
-            self.refresh_line(y)
 
     def _scroll_cursor_into_view(self) -> None:
         visible = max(self.size.height - 1, 1)
@@ -334,32 +337,40 @@ class BookTable(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._forget_styles()
+
+    def refresh(
+        self,
+        *regions: Region,
+        repaint: bool = True,
+        layout: bool = False,
+        recompose: bool = False,
+    ) -> Self:
+        # Textual repaints the whole table after a change of its styles (a theme, a
+        # class, an ancestor's colours): the styles and strips made from the old ones go.
+        if repaint and not regions:
+            self._forget_styles()
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def _forget_styles(self) -> None:
+        self._styles.clear()
         self._cache.clear()
+        self._fillers.clear()
         self._header = None
 
-    def render_lines(self, crop: Region) -> list[Strip]:
-        self._pass_styles = {}
-        try:
-            return super().render_lines(crop)
-        finally:
-            self._pass_styles = None
-
     def _base_style(self) -> Style:
-        styles = self._pass_styles
-        if styles is None:
-            return self.rich_style
-        style = styles.get("")
+        style = self._styles.get("base")
         if style is None:
-            style = styles[""] = self.rich_style
+            style = self._styles["base"] = self.rich_style
         return style
 
     def _style(self, tone: str) -> Style:
-        styles = self._pass_styles
-        if styles is None:
-            return self.get_component_rich_style(f"book-table--{tone}", partial=True)
-        style = styles.get(tone)
+        # Kept until the styles change: rich_style and component styles walk every
+        # ancestor, and a line asks for them several times.
+        key = "tone:" + tone
+        style = self._styles.get(key)
         if style is None:
-            style = styles[tone] = self.get_component_rich_style(
+            style = self._styles[key] = self.get_component_rich_style(
                 f"book-table--{tone}", partial=True
             )
         return style
@@ -368,10 +379,10 @@ class BookTable(ScrollView, can_focus=True):
         """The table's style under tinted layers (e.g. ("alert", "cursor-row")): each
         layer's translucent background is blended over the one below, as the eye sees
         it; the text takes the top layer's colour that sets one (else the table's)."""
-        styles = self._pass_styles
-        key = "|".join(layers)
-        if styles is not None and key in styles:
-            return styles[key]
+        key = "layers:" + "|".join(layers)
+        style = self._styles.get(key)
+        if style is not None:
+            return style
         _, _, background, color = self.colors
         text = Style()
         for layer in layers:
@@ -383,13 +394,11 @@ class BookTable(ScrollView, can_focus=True):
             if component.has_rule("color"):
                 color = component.color
             text = text + self._style(layer)
-        style = (
+        style = self._styles[key] = (
             self._base_style()
             + text
             + Style(color=(background + color).rich_color, bgcolor=background.rich_color)
         )
-        if styles is not None:
-            styles[key] = style
         return style
 
     def _check_view(self) -> tuple[int, int]:
@@ -404,6 +413,7 @@ class BookTable(ScrollView, can_focus=True):
                 if start + column.width + 1 > left and start < left + width
             )
             self._cache.clear()
+            self._fillers.clear()
             self._header = None
         return view
 
@@ -444,7 +454,6 @@ class BookTable(ScrollView, can_focus=True):
         return Strip(segments, width)
 
     def _header_strip(self) -> Strip:
-        self._check_view()
         if self._header is None:
             style = self._style("header")
             labels = []
@@ -458,7 +467,6 @@ class BookTable(ScrollView, can_focus=True):
         return self._header
 
     def _row_strip(self, index: int) -> Strip:
-        self._check_view()
         strip = self._cache.get(index)
         if strip is not None:
             return strip
@@ -483,23 +491,82 @@ class BookTable(ScrollView, can_focus=True):
         self._cache[index] = strip
         return strip
 
-    def render_line(self, y: int) -> Strip:
-        scroll_y = int(self.scroll_offset.y)
+    def _filler(self, empty: bool) -> Strip:
+        """A line under the rows: the empty table's text, or blank."""
+        strip = self._fillers.get(empty)
+        if strip is None:
+            width, base = self.size.width, self._base_style()
+            if empty:
+                strip = Strip([Segment(" " + self.empty_text, self._style("empty"))])
+                strip = strip.crop_extend(0, width, base)
+            else:
+                strip = Strip.blank(width, base)
+            self._fillers[empty] = strip
+        return strip
+
+    def _line(self, y: int, top: int) -> Strip:
+        """What line `y` of the view shows (0 is the header) with row `top` first;
+        call _check_view() first."""
         if y == 0:
             return self._header_strip()
-        index = scroll_y + y - 1
+        index = top + y - 1
         if index < len(self.source):
             return self._row_strip(index)
-        width = self.size.width
-        if index == 0:
-            strip = Strip([Segment(" " + self.empty_text, self._style("empty"))])
-            return strip.crop_extend(0, width, self._base_style())
-        return Strip.blank(width, self._base_style())
+        return self._filler(index == 0)
+
+    def render_line(self, y: int) -> Strip:
+        self._check_view()
+        strip = self._line(y, int(self.scroll_offset.y))
+        self._painted[y] = strip
+        return strip
+
+    def repaint_changed(self) -> None:
+        """Refresh only the lines of the view whose strip differs from the one painted
+        there, each up to its last changed cell (Textual writes a refreshed line from
+        the table's left edge to the region's end; the rest of the line stays)."""
+        width, height = self.size
+        if not self.is_mounted or width <= 0 or height <= 0:
+            return
+        self._check_view()
+        top = int(self.scroll_offset.y)
+        painted = self._painted
+        for y in range(height):
+            strip = self._line(y, top)
+            old = painted.get(y)
+            if strip is old:
+                continue
+            end = width if old is None else changed_end(old, strip)
+            if end:
+                self.refresh(Region(0, y, min(end, width), 1))
 
     def on_focus(self) -> None:
         self._cache.pop(self.cursor_row, None)
-        self.refresh()
+        self.repaint_changed()
 
     def on_blur(self) -> None:
         self._cache.pop(self.cursor_row, None)
-        self.refresh()
+        self.repaint_changed()
+
+
+def changed_end(old: Strip, new: Strip) -> int:
+    """Cells from the start of `new` to the end of its last cell that differs from
+    `old` (0: the same text in the same styles)."""
+    if old.cell_length != new.cell_length:
+        return new.cell_length
+    a, b = list(old), list(new)
+    i, j = len(a) - 1, len(b) - 1
+    same = 0
+    while i >= 0 and j >= 0 and a[i] == b[j]:
+        same += cell_len(a[i].text)
+        i -= 1
+        j -= 1
+    if i < 0 and j < 0:
+        return 0
+    if i >= 0 and j >= 0 and a[i].style == b[j].style:
+        # The differing segments may still end alike ("+1,205" and "+1,305").
+        old_text, new_text = a[i].text, b[j].text
+        k = 0
+        while k < min(len(old_text), len(new_text)) and old_text[-1 - k] == new_text[-1 - k]:
+            k += 1
+        same += cell_len(new_text[len(new_text) - k :])
+    return new.cell_length - same

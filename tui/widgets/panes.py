@@ -10,12 +10,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import polars as pl
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.geometry import Region
 
 from core.model import MarketState, Portfolio
 from core.report import AssetRow, BasisRow, HoldingRow, Report
@@ -112,14 +113,16 @@ class PositionSource:
         self.shocked = bool(report.scenario.shock_pct)
         # Under a shock, the scenario's figures in place of today's.
         swap = SHOCKED_FIELDS if self.shocked else {}
-        selected = [
-            pl.col(swap[name]).alias(name) if name in swap else pl.col(name)
-            for name in POSITION_FIELDS
-        ]
         self.names = list(POSITION_FIELDS)
-        self.frame = (
-            frame.filter(pl.col("book") == book).select(selected) if frame.height else frame
-        )
+        if frame.height:
+            # Series by Series, eagerly: a lazy filter + select pays polars' query
+            # start-up (~0.4 ms of CPU) on every feed tick, for each pane.
+            mine = frame["book"] == book
+            self.frame = pl.DataFrame(
+                [frame[swap.get(name, name)].filter(mine).alias(name) for name in self.names]
+            )
+        else:
+            self.frame = frame
         if sort_field and sort_field in self.frame.columns and self.frame.height:
             self.frame = self.frame.sort(
                 sort_field, descending=bool(sort and sort[1]), nulls_last=True
@@ -211,6 +214,9 @@ class Pane(Vertical):
 
     DEFAULT_CLASSES = "pane"
 
+    # While a new title is being set: the border lines its refresh repaints.
+    _border_lines: tuple[int, ...] | None = None
+
     def __init__(self, title: str, table: BookTable, pane_id: str) -> None:
         super().__init__(id=pane_id)
         self.table = table
@@ -236,11 +242,40 @@ class Pane(Vertical):
         return column.sort if column else None
 
     def _set_titles(self, title: str, subtitle: str) -> None:
-        # Setting a border title repaints the whole pane, even to the same text.
-        if self._shown_titles != (title, subtitle):
-            self._shown_titles = (title, subtitle)
+        # Setting a border title refreshes the whole pane, even to the same text, and
+        # every line of it goes to the terminal again: only its border line changed.
+        old_title, old_subtitle = self._shown_titles
+        if (old_title, old_subtitle) == (title, subtitle):
+            return
+        self._shown_titles = (title, subtitle)
+        height = self.outer_size.height
+        if height and self.is_mounted:
+            lines = [0] if title != old_title else []
+            if subtitle != old_subtitle:
+                lines.append(height - 1)
+            self._border_lines = tuple(lines)
+        try:
             self.border_title = title
             self.border_subtitle = subtitle
+        finally:
+            self._border_lines = None
+
+    def refresh(
+        self,
+        *regions: Region,
+        repaint: bool = True,
+        layout: bool = False,
+        recompose: bool = False,
+    ) -> Self:
+        lines = self._border_lines
+        if lines is not None and not regions and not layout and not recompose:
+            if not lines:
+                return self
+            # Regions are relative to the content, inside the border.
+            left, top = self.content_offset
+            width = self.outer_size.width
+            regions = tuple(Region(-left, y - top, width, 1) for y in lines)
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
 
 class HoldingsPane(Pane):

@@ -47,8 +47,37 @@ def _delta(now: float | None, saved: float | None, ratio: bool = False) -> str:
     return f" [$warning]({fmt.usd(diff, signed=True)})[/]"
 
 
+# Where book_chunks leaves room for the feed's items (the feed changes on its own clock).
+FEED_SLOT = "\x01feed"
+FEED_NOTE_SLOT = "\x01feed-note"
+
+
 def summary_chunks(report: Report, saved: Report | None, feed: FeedView, dirty: int) -> list[str]:
     """The bar's items as Textual markup (theme variables, no fixed colours)."""
+    return with_feed(book_chunks(report, saved, dirty), feed)
+
+
+def with_feed(chunks: list[str], feed: FeedView) -> list[str]:
+    """The book's chunks with the feed's items in their slots."""
+    feed_var = FEED_VAR.get(feed.status, "$warning")
+    filled = []
+    for chunk in chunks:
+        if chunk == FEED_SLOT:
+            filled.append(
+                f"[b]Feed[/] [{feed_var}]{feed.status.upper()}[/] {feed.clock_text} "
+                f"age {fmt.age(feed.age_ms)}"
+            )
+        elif chunk == FEED_NOTE_SLOT:
+            if feed.note:
+                filled.append(OPTIONAL + f"[$warning]{feed.note}[/]")
+        else:
+            filled.append(chunk)
+    return filled
+
+
+def book_chunks(report: Report, saved: Report | None, dirty: int) -> list[str]:
+    """The bar's items that the report, the saved book and the draft decide, with
+    FEED_SLOT and FEED_NOTE_SLOT where the feed's go."""
     t = report.totals
     s = saved.totals if saved else None
     health = HEALTH_VAR.get(t.health, "$error")
@@ -96,14 +125,9 @@ def summary_chunks(report: Report, saved: Report | None, feed: FeedView, dirty: 
         chunks.append("[b]Shock[/] 0%")
     if dirty:
         chunks.append(f"[$warning]● draft: {dirty} change{'s' if dirty != 1 else ''}[/]")
-    feed_var = FEED_VAR.get(feed.status, "$warning")
-    chunks.append(
-        f"[b]Feed[/] [{feed_var}]{feed.status.upper()}[/] {feed.clock_text} "
-        f"age {fmt.age(feed.age_ms)}"
-    )
+    chunks.append(FEED_SLOT)
     chunks += shock_to_liquidation(report)
-    if feed.note:
-        chunks.append(OPTIONAL + f"[$warning]{feed.note}[/]")
+    chunks.append(FEED_NOTE_SLOT)
     if report.warnings:
         count = len(report.warnings)
         chunks.append(OPTIONAL + f"[$warning]⚠ {count} note{'s' if count != 1 else ''} (w)[/]")
@@ -198,6 +222,7 @@ class SummaryBar(Vertical):
         super().__init__(id=id)
         self._lines: list[Static] = []
         self._markup: list[str] = []
+        self._book: tuple[Report, Report | None, int, list[str]] | None = None
 
     def compose(self) -> ComposeResult:
         yield from self._lines
@@ -211,7 +236,12 @@ class SummaryBar(Vertical):
         self._last = (report, saved, feed, dirty)
         # Before the first layout the widget has no size yet: use the screen's width.
         width = max(self.content_size.width or (self.app.size.width - 2), 40)
-        lines = summary_markup(report, saved, feed, dirty, width).split("\n")
+        # The clock calls every second with the same book: only the feed's items change.
+        book = self._book
+        if book is None or book[0] is not report or book[1] is not saved or book[2] != dirty:
+            book = self._book = (report, saved, dirty, book_chunks(report, saved, dirty))
+        max_lines = 3 if width >= THREE_LINES_WIDTH else None
+        lines = pack_lines(with_feed(book[3], feed), width, max_lines).split("\n")
         if self.styles.height is None or self.styles.height.value != len(lines):
             self.styles.height = len(lines)  # relayout only when the line count changes
         for y, markup in enumerate(lines):
