@@ -214,7 +214,8 @@ class Pane(Vertical):
 
     DEFAULT_CLASSES = "pane"
 
-    # While a new title is being set: the border lines its refresh repaints.
+    # While a new title is being set: the border line (0 top, height - 1 bottom) that
+    # its refresh repaints.
     _border_lines: tuple[int, ...] | None = None
 
     def __init__(self, title: str, table: BookTable, pane_id: str) -> None:
@@ -249,14 +250,14 @@ class Pane(Vertical):
             return
         self._shown_titles = (title, subtitle)
         height = self.outer_size.height
-        if height and self.is_mounted:
-            lines = [0] if title != old_title else []
-            if subtitle != old_subtitle:
-                lines.append(height - 1)
-            self._border_lines = tuple(lines)
+        laid_out = bool(height) and self.is_mounted
         try:
-            self.border_title = title
-            self.border_subtitle = subtitle
+            if title != old_title:
+                self._border_lines = (0,) if laid_out else None
+                self.border_title = title
+            if subtitle != old_subtitle:
+                self._border_lines = (height - 1,) if laid_out else None
+                self.border_subtitle = subtitle
         finally:
             self._border_lines = None
 
@@ -269,8 +270,6 @@ class Pane(Vertical):
     ) -> Self:
         lines = self._border_lines
         if lines is not None and not regions and not layout and not recompose:
-            if not lines:
-                return self
             # Regions are relative to the content, inside the border.
             left, top = self.content_offset
             width = self.outer_size.width
