@@ -530,6 +530,7 @@ class BookTable(ScrollView, can_focus=True):
         self._check_view()
         top = int(self.scroll_offset.y)
         painted = self._painted
+        changed = []
         for y in range(height):
             strip = self._line(y, top)
             old = painted.get(y)
@@ -537,7 +538,9 @@ class BookTable(ScrollView, can_focus=True):
                 continue
             end = width if old is None else changed_end(old, strip)
             if end:
-                self.refresh(Region(0, y, min(end, width), 1))
+                changed.append(Region(0, y, min(end, width), 1))
+        if changed:
+            self.refresh(*changed)
 
     def on_focus(self) -> None:
         self._cache.pop(self.cursor_row, None)
