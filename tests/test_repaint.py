@@ -154,6 +154,7 @@ async def test_a_tick_that_moves_one_contract_repaints_only_its_lines(tmp_path):
         # long); too little to move a weight or a total that BTC's row shows.
         app.market_update(moved_mark(app.market, "ETH/USDT:USDT", 1.0001))
         await pilot.pause(0.4)
+        assert app.report is not None
         assert app.report.position("a-eth").mark_price == app.market.mark("ETH/USDT:USDT")
         basis = app.main.table("basis")
         eth_perp = [basis.source.key(i) for i in range(len(basis.source))].index("ETH/USDT:USDT")
@@ -194,10 +195,12 @@ async def test_a_new_pane_subtitle_repaints_its_border_line_not_its_rows(tmp_pat
         monkeypatch.setattr(Vertical, "refresh", spy)
         # BTC spot moves: the holdings pane's subtitle (spot value) changes.
         quote = app.market.spot["BTC"]
+        assert quote.price is not None
         moved = replace(quote, price=quote.price * 1.01)
         before = str(pane.border_subtitle)
         app.market_update(replace(app.market, spot={**app.market.spot, "BTC": moved}))
         await pilot.pause(0.4)
+        assert app.report is not None
         spot = app.report.totals.spot_value_usd
         assert str(pane.border_subtitle) != before
         assert str(pane.border_subtitle).endswith(f"spot {spot:,.0f} $")
@@ -341,3 +344,24 @@ async def test_resizing_and_the_narrow_layout_repaint_correctly(tmp_path):
         await assert_painted_is_fresh(pilot)
         await pilot.resize_terminal(160, 48)
         await assert_painted_is_fresh(pilot)
+
+
+async def test_adding_moving_and_deleting_rows_repaint_the_tables_they_change(tmp_path):
+    app = make_app(make_workspace(tmp_path))
+    async with app.run_test(size=(200, 50)) as pilot:
+        await pilot.pause()
+        await pilot.press("3", "a")
+        editor = app.screen.query_one("#cell-editor")
+        await assert_painted_is_fresh(pilot)  # the editor open over the table
+        editor.value = "ETH/USDT:USDT short 2 2500 4"
+        await pilot.press("enter")
+        await assert_painted_is_fresh(pilot)
+        added = app.main.table("alpha").current_key
+        assert added is not None and added != "a-eth"
+        await pilot.press("m")  # to the hedge overlay: one row less here, one more there
+        await assert_painted_is_fresh(pilot)
+        await pilot.press("2")
+        app.main.table("hedge").move_to_key(added)
+        await pilot.press("d")
+        await assert_painted_is_fresh(pilot)
+        assert all(p.id != added for p in app.draft.current.positions)

@@ -63,7 +63,8 @@ class StyledScreen(Screen):
 def short_replay(folder: Path, ticks: int) -> Path:
     """The demo replay cut after its first `ticks` timestamps (one a second)."""
     source = folder / "data" / "demo.jsonl"
-    kept, stamps = [], []
+    kept: list[str] = []
+    stamps: list[str] = []
     for line in source.read_text(encoding="utf-8").splitlines():
         ts = re.search(r'"ts":(\d+)', line)
         assert ts is not None

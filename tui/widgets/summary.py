@@ -165,11 +165,12 @@ def shock_to_liquidation(report: Report) -> list[str]:
     return [OPTIONAL + f"[b]BTC→liq.[/] {' / '.join(moves)}"] if moves else []
 
 
-def pack_lines(chunks: list[str], width: int, max_lines: int | None = None) -> str:
-    """Join chunks two spaces apart, wrapping at `width`; '\\n' prefers a break.
+def pack_chunks(chunks: list[str], width: int, max_lines: int | None = None) -> list[list[str]]:
+    """The chunks of each line, two spaces apart within `width`; '\\n' prefers a break.
     With `max_lines`, chunks that find no room are left out (they are in the notes, w)."""
-    lines: list[str] = []
-    line, used = "", 0
+    lines: list[list[str]] = []
+    line: list[str] = []
+    used = 0
     for chunk in chunks:
         if max_lines is not None and len(lines) >= max_lines:
             break
@@ -178,18 +179,24 @@ def pack_lines(chunks: list[str], width: int, max_lines: int | None = None) -> s
         if chunk == "\n":
             if line:
                 lines.append(line)
-            line, used = "", 0
+            line, used = [], 0
             continue
         size = cell_length(_MARKUP_TAG.sub("", chunk))
         if line and used + 2 + size > width:
             if optional and max_lines is not None:
                 continue  # gives way on a full line
             lines.append(line)
-            line, used = "", 0
-        line, used = (f"{line}  {chunk}", used + 2 + size) if line else (chunk, size)
+            line, used = [], 0
+        used = used + 2 + size if line else size
+        line.append(chunk)
     if line and (max_lines is None or len(lines) < max_lines):
         lines.append(line)
-    return "\n".join(lines)
+    return lines
+
+
+def pack_lines(chunks: list[str], width: int, max_lines: int | None = None) -> str:
+    """The chunks joined two spaces apart, a line each (see pack_chunks)."""
+    return "\n".join("  ".join(line) for line in pack_chunks(chunks, width, max_lines))
 
 
 # At least this wide, the bar keeps to three lines.
@@ -223,6 +230,7 @@ class SummaryBar(Vertical):
         self._lines: list[Static] = []
         self._markup: list[str] = []
         self._book: tuple[Report, Report | None, int, list[str]] | None = None
+        self._parsed: dict[str, Content] = {}  # chunk markup -> its content
 
     def compose(self) -> ComposeResult:
         yield from self._lines
@@ -241,13 +249,14 @@ class SummaryBar(Vertical):
         if book is None or book[0] is not report or book[1] is not saved or book[2] != dirty:
             book = self._book = (report, saved, dirty, book_chunks(report, saved, dirty))
         max_lines = 3 if width >= THREE_LINES_WIDTH else None
-        lines = pack_lines(with_feed(book[3], feed), width, max_lines).split("\n")
+        packed = pack_chunks(with_feed(book[3], feed), width, max_lines)
+        lines = ["  ".join(line) for line in packed]
         if self.styles.height is None or self.styles.height.value != len(lines):
             self.styles.height = len(lines)  # relayout only when the line count changes
         for y, markup in enumerate(lines):
             if y < len(self._markup) and self._markup[y] == markup:
                 continue
-            content = Content.from_markup(markup)
+            content = self._content(packed[y])
             if y < len(self._lines):
                 self._lines[y].update(content, layout=False)
                 self._lines[y].display = True
@@ -259,6 +268,20 @@ class SummaryBar(Vertical):
         for line in self._lines[len(lines) :]:
             line.display = False
         self._markup = lines
+
+    def _content(self, chunks: list[str]) -> Content:
+        """A line's chunks parsed, each once: a tick changes a few figures of a line,
+        and the labels and figures that stay are not parsed again."""
+        parsed = self._parsed
+        if len(parsed) > 512:
+            parsed.clear()
+        contents = []
+        for chunk in chunks:
+            content = parsed.get(chunk)
+            if content is None:
+                content = parsed[chunk] = Content.from_markup(chunk)
+            contents.append(content)
+        return Content("  ").join(contents)
 
     def on_resize(self) -> None:
         if self._last is not None:
