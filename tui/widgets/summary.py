@@ -194,20 +194,8 @@ def pack_chunks(chunks: list[str], width: int, max_lines: int | None = None) -> 
     return lines
 
 
-def pack_lines(chunks: list[str], width: int, max_lines: int | None = None) -> str:
-    """The chunks joined two spaces apart, a line each (see pack_chunks)."""
-    return "\n".join("  ".join(line) for line in pack_chunks(chunks, width, max_lines))
-
-
 # At least this wide, the bar keeps to three lines.
 THREE_LINES_WIDTH = 118
-
-
-def summary_markup(
-    report: Report, saved: Report | None, feed: FeedView, dirty: int, width: int = 200
-) -> str:
-    max_lines = 3 if width >= THREE_LINES_WIDTH else None
-    return pack_lines(summary_chunks(report, saved, feed, dirty), width, max_lines)
 
 
 class SummaryBar(Vertical):
