@@ -13,6 +13,7 @@ from typing import Any
 from core.model import MarketState, Portfolio, Settings
 from core.report import Report
 from core.risk.export import export_format, export_report
+from core.risk.history import ContractHistory
 from core.risk.settings import load_risk_settings
 from core.risk.stress import DEFAULT_RANGE
 
@@ -66,9 +67,12 @@ def risk_keys(
     portfolio: Portfolio,
     market: MarketState,
     settings: Settings,
-    replay: Path | None,
+    history: ContractHistory | None,
 ) -> dict[str, Any]:
-    """stress / suggestion / alerts for the JSON document (RiskInputError, ConfigError)."""
+    """stress / suggestion / alerts for the JSON document (RiskInputError, ConfigError).
+
+    `history` is the replay's, filled while it was folded (None on live data).
+    """
     from core.risk.headless import risk_document
 
     if getattr(args, "out", None):
@@ -82,7 +86,7 @@ def risk_keys(
         risk,
         stress=getattr(args, "stress", None),
         suggest=getattr(args, "suggest_hedge", None),
-        replay=replay if market.status == "replay" else None,
+        history=history if market.status == "replay" else None,
     )
 
 
