@@ -32,6 +32,7 @@ from core.model import (
     frozen_map,
     is_inverse_symbol,
 )
+from core.plain_toml import read_plain_toml
 
 FEED_KINDS = ("ccxt", "replay")
 HOLDING_KEYS = ("asset", "qty", "cost_usd", "venue", "note")
@@ -201,6 +202,11 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], _Source]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     text = _decode(path, raw)
+    # The files the app writes are plain TOML, read in a fraction of tomllib's time;
+    # tomllib reads any other file, and says what is wrong with a bad one.
+    plain = read_plain_toml(text)
+    if plain is not None:
+        return plain, _Source(path, text, hashlib.sha256(raw).hexdigest())
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
