@@ -165,3 +165,78 @@ def lines(draw: st.DrawFn) -> str:
 def test_any_document_of_near_plain_lines_reads_as_tomllib_reads_it(body, final_newline):
     text = "\n".join(body) + ("\n" if final_newline else "")
     assert agrees_with_tomllib(text)
+
+
+# -- position rows: the plain fast path accepts only what _position accepts ------------------
+
+NUMBERS = [0, -0.0, 0.0, 1, 1.0, 0.5, 2, 3.0, -1, -1.5, 999.0, 1000, 1000.5, 10**15, 10**15 + 1]
+NUMBERS += [1e15, 1.5e15, 2**70, float("nan"), float("inf"), -float("inf"), True, "1", None]
+TEXTS = ["", " ", "x", " x ", 1, None, True, "p-1", "long", "short", "isolated", "cross"]
+SYMBOLS = ["BTC/USDT:USDT", "BTC/USDT:USDT-261225", "BTC/USDT:USDT-999999", "BTC/USD:BTC"]
+SYMBOLS += ["BTC/USDT", "ETH/USDC:USDC", " BTC/USDT:USDT", "", 5]
+FIELD_VALUES = {
+    "id": st.sampled_from(["p-1", "", "  ", 7, None, "x y"]),
+    "kind": st.sampled_from(["future", "basis", "spot", "", 1, None]),
+    "symbol": st.sampled_from(SYMBOLS),
+    "side": st.sampled_from(["long", "short", "Long", "", 1]),
+    "size": st.sampled_from(NUMBERS),
+    "entry_price": st.sampled_from(NUMBERS),
+    "leverage": st.sampled_from(NUMBERS),
+    "margin_mode": st.sampled_from(["isolated", "cross", "Cross", "", None]),
+    "margin_usd": st.sampled_from(NUMBERS),
+    "spot_qty": st.sampled_from(NUMBERS),
+    "venue": st.sampled_from(["", " ", "binance", " bybit ", "okx", 3]),
+    "note": st.sampled_from(["", "a note", "[b]x", 4, None]),
+    "unknown_key": st.sampled_from([1, "x", [1, 2]]),
+}
+REQUIRED = {"id": "p-1", "symbol": "BTC/USDT:USDT", "side": "long", "size": 1.0}
+REQUIRED |= {"entry_price": 60_000.0, "leverage": 2.0}
+
+
+@st.composite
+def rows(draw: st.DrawFn) -> dict:
+    row = {} if draw(st.booleans()) else dict(REQUIRED)
+    for key in draw(st.lists(st.sampled_from(sorted(FIELD_VALUES)), max_size=6, unique=True)):
+        row[key] = draw(FIELD_VALUES[key])
+    return row
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    rows(),
+    st.sampled_from(["hedge", "alpha"]),
+    st.sampled_from([None, ("binance",), ("binance", "bybit")]),
+)
+def test_a_plainly_valid_row_reads_as_the_field_by_field_reader_reads_it(raw, book, venues):
+    from core.config import _Fields, _plain_position, _position, _Source
+
+    fast = _plain_position(raw, book, venues, {})
+    source = _Source(Path("portfolio.toml"), "")
+    table = {"hedge": "hedges", "alpha": "alpha"}[book]
+    try:
+        slow = _position(_Fields(source, raw, table, 0), book, venues)
+    except ConfigError:
+        assert fast is None, raw
+        return
+    if fast is not None:
+        assert fast == slow
+        assert dict(fast.extra) == dict(slow.extra)
+        assert [
+            type(getattr(fast, f)) for f in ("size", "entry_price", "leverage", "spot_qty")
+        ] == [type(getattr(slow, f)) for f in ("size", "entry_price", "leverage", "spot_qty")]
+        assert type(fast.margin_usd) is type(slow.margin_usd)
+
+
+def test_every_row_of_a_generated_book_takes_the_plain_path(tmp_path):
+    from core.config import _plain_position
+
+    book = make_book(300)
+    path = tmp_path / "portfolio.toml"
+    save_portfolio(book.portfolio, path, None)
+    document = tomllib.loads(path.read_text(encoding="utf-8"))
+    checks: dict = {}
+    for table, name in (("hedges", "hedge"), ("alpha", "alpha")):
+        for raw in document[table]:
+            assert _plain_position(raw, name, ("binance",), checks) is not None, raw
+    # One check per contract, however many rows name it.
+    assert len(checks) == len({p.symbol for p in book.portfolio.positions})

@@ -12,7 +12,7 @@ import math
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from core.locations import bundled_path, config_path
 from core.model import MarketState, Portfolio
 from core.risk import RiskInputError
 from core.risk.history import ContractHistory
+from core.risk.settings import RiskSettings
 from tui import risk_cli
 from tui.import_cli import add_import_parser
 from tui.report_text import print_report_table
@@ -46,6 +47,8 @@ class Session:
     loaded: LoadedPortfolio
     replay: Path
     source: MarketSource | None = None
+    # [alerts] and [fees] of the config, read once for every command.
+    risk: RiskSettings = field(default_factory=RiskSettings)
 
 
 def resolve_config_path(path: str | None) -> Path:
@@ -65,11 +68,11 @@ def open_session(
         app_config = load_config(resolve_config_path(config))
         path = Path(portfolio) if portfolio else app_config.portfolio_path
         loaded = load_portfolio(path, venues=app_config.feed.exchanges)
-        risk_cli.check_risk_settings(app_config.path)
+        risk = risk_cli.check_risk_settings(app_config.path)
         source = choose_source(app_config, replay, DEMO_REPLAY) if market else None
     except (ConfigError, ReplayError) as exc:
         raise UsageError(str(exc)) from exc
-    return Session(app_config, loaded, source.replay if source else DEMO_REPLAY, source)
+    return Session(app_config, loaded, source.replay if source else DEMO_REPLAY, source, risk)
 
 
 def market_for_report(
@@ -127,7 +130,7 @@ def run_report(args: argparse.Namespace) -> int:
     try:
         risk = risk_cli.risk_keys(
             args,
-            session.config.path,
+            session.risk,
             report,
             portfolio,
             market,

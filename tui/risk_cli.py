@@ -14,7 +14,7 @@ from core.model import MarketState, Portfolio, Settings
 from core.report import Report
 from core.risk.export import export_format, export_report
 from core.risk.history import ContractHistory
-from core.risk.settings import load_risk_settings
+from core.risk.settings import RiskSettings, load_risk_settings
 from core.risk.stress import DEFAULT_RANGE
 
 
@@ -55,14 +55,14 @@ def attach_negative_values(argv: list[str]) -> list[str]:
     return args
 
 
-def check_risk_settings(config_path: Path) -> None:
+def check_risk_settings(config_path: Path) -> RiskSettings:
     """[alerts] and [fees] are read before any command starts (ConfigError if bad)."""
-    load_risk_settings(config_path)
+    return load_risk_settings(config_path)
 
 
 def risk_keys(
     args: argparse.Namespace,
-    config_path: Path,
+    risk: RiskSettings,
     report: Report,
     portfolio: Portfolio,
     market: MarketState,
@@ -77,7 +77,6 @@ def risk_keys(
 
     if getattr(args, "out", None):
         export_format(args.out)  # a bad extension is refused before any work
-    risk = load_risk_settings(config_path)
     return risk_document(
         report,
         portfolio,
