@@ -114,3 +114,12 @@ def test_the_table_report_writes_the_same_document_with_out_as_json_prints(tmp_p
     assert main(["report", "--replay", str(DEMO), "--json"]) == 0
     printed = capsys.readouterr().out
     assert out.read_text(encoding="utf-8") == printed
+
+
+def test_the_table_report_loads_neither_textual_nor_ccxt():
+    from tests.test_import_hygiene import heavy_modules_after
+
+    code = "from tui.cli import main\nassert main(['report', '--replay', 'data/demo.jsonl']) == 0\n"
+    loaded, out = heavy_modules_after(code)
+    assert loaded == []
+    assert out.startswith("Totals")
