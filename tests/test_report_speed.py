@@ -123,3 +123,20 @@ def test_the_table_report_loads_neither_textual_nor_ccxt():
     loaded, out = heavy_modules_after(code)
     assert loaded == []
     assert out.startswith("Totals")
+
+
+def test_the_cycle_collector_is_on_again_after_a_report_or_a_refused_one(tmp_path, capsys):
+    import gc
+
+    assert gc.isenabled()
+    assert main(["report", "--replay", str(DEMO)]) == 0
+    assert gc.isenabled()
+    assert main(["report", "--replay", str(tmp_path / "missing.jsonl")]) == 2
+    assert "cannot open replay file" in capsys.readouterr().err
+    assert gc.isenabled()
+    gc.disable()  # a caller that had it off keeps it off
+    try:
+        assert main(["report", "--replay", str(DEMO)]) == 0
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -7,11 +7,13 @@ Textual is imported only when the TUI starts, so `report` stays light.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,7 +119,30 @@ def apply_whatif(
     return portfolio, done
 
 
+@contextmanager
+def cycle_collection_paused() -> Iterator[None]:
+    """No cycle collection while a one-shot command runs (restored after, for callers
+    that go on, such as tests calling main()).
+
+    A report builds about a million objects (rows, events, quotes) that live until the
+    end; the collector's passes over them took 0.2-0.4 s of a 10,000-position report
+    and found a few hundred cycles. Everything is freed at exit all the same.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def run_report(args: argparse.Namespace) -> int:
+    with cycle_collection_paused():
+        return _report(args)
+
+
+def _report(args: argparse.Namespace) -> int:
     session = open_session(args.config, args.portfolio, args.replay)
     market, notice, history = market_for_report(session, replay_given=bool(args.replay))
     if notice:
