@@ -13,7 +13,8 @@ from typing import Any
 from core.model import MarketState, Portfolio, Settings
 from core.report import Report
 from core.risk.export import export_format, export_report
-from core.risk.settings import load_risk_settings
+from core.risk.history import ContractHistory
+from core.risk.settings import RiskSettings, load_risk_settings
 from core.risk.stress import DEFAULT_RANGE
 
 
@@ -54,26 +55,28 @@ def attach_negative_values(argv: list[str]) -> list[str]:
     return args
 
 
-def check_risk_settings(config_path: Path) -> None:
+def check_risk_settings(config_path: Path) -> RiskSettings:
     """[alerts] and [fees] are read before any command starts (ConfigError if bad)."""
-    load_risk_settings(config_path)
+    return load_risk_settings(config_path)
 
 
 def risk_keys(
     args: argparse.Namespace,
-    config_path: Path,
+    risk: RiskSettings,
     report: Report,
     portfolio: Portfolio,
     market: MarketState,
     settings: Settings,
-    replay: Path | None,
+    history: ContractHistory | None,
 ) -> dict[str, Any]:
-    """stress / suggestion / alerts for the JSON document (RiskInputError, ConfigError)."""
+    """stress / suggestion / alerts for the JSON document (RiskInputError, ConfigError).
+
+    `history` is the replay's, filled while it was folded (None on live data).
+    """
     from core.risk.headless import risk_document
 
     if getattr(args, "out", None):
         export_format(args.out)  # a bad extension is refused before any work
-    risk = load_risk_settings(config_path)
     return risk_document(
         report,
         portfolio,
@@ -82,7 +85,7 @@ def risk_keys(
         risk,
         stress=getattr(args, "stress", None),
         suggest=getattr(args, "suggest_hedge", None),
-        replay=replay if market.status == "replay" else None,
+        history=history if market.status == "replay" else None,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,22 +91,33 @@ def _event(path: Path, number: int, text: str) -> dict[str, Any]:
     return event
 
 
-def fold_replay(path: str | Path, *, first_ts_only: bool = False) -> MarketState:
+def fold_replay(
+    path: str | Path,
+    *,
+    first_ts_only: bool = False,
+    each_timestamp: Callable[[MarketState], None] | None = None,
+) -> MarketState:
     """The market state at the end of a replay file (or after its first timestamp).
 
     An event may carry a "note" (e.g. that the data is made up); the last one wins.
     A file with no usable event is an error, never a book priced at zero.
+    `each_timestamp` sees the state after each timestamp's events, the last being
+    the one returned (a history filled in the same read of the file).
     """
     builder = MarketStateBuilder()
     note = ""
-    first_ts = None
+    first_ts = previous_ts = None
     lines = 0
     for number, event in numbered_events(path):
         lines += 1
+        ts = event["ts"]
         if first_ts is None:
-            first_ts = event["ts"]
-        elif first_ts_only and event["ts"] != first_ts and builder.accepted:
+            first_ts = ts
+        elif first_ts_only and ts != first_ts and builder.accepted:
             break
+        if each_timestamp is not None and previous_ts is not None and ts != previous_ts:
+            each_timestamp(builder.state(status="replay", note=note))
+        previous_ts = ts
         apply_event(builder, path, number, event)
         info = replay_note(event.get("note"))
         if info is not None:
@@ -117,7 +128,10 @@ def fold_replay(path: str | Path, *, first_ts_only: bool = False) -> MarketState
         raise ReplayError(
             f"{path}: no usable market data in {lines} events ({builder.dropped_note()})"
         )
-    return builder.state(status="replay", note=note)
+    state = builder.state(status="replay", note=note)
+    if each_timestamp is not None:
+        each_timestamp(state)
+    return state
 
 
 def load_replay_end(path: str | Path) -> MarketState:

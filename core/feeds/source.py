@@ -85,11 +85,15 @@ def _unreadable(path: Path) -> str | None:
 
 
 def headless_market(
-    source: MarketSource, config: AppConfig, portfolio: Portfolio
+    source: MarketSource,
+    config: AppConfig,
+    portfolio: Portfolio,
+    each_timestamp: Callable[[MarketState], None] | None = None,
 ) -> tuple[MarketState, str | None]:
     """The market for a one-shot command, and a notice for stderr (or None).
 
-    Live: one snapshot; any fault there means offline, and the replay is used.
+    Live: one snapshot; any fault there means offline, and the replay is used
+    (`each_timestamp` sees its states as fold_replay plays them).
     Raises ReplayError when the replay cannot be used.
     """
     notice = None
@@ -103,7 +107,7 @@ def headless_market(
         except BaseException as exc:  # noqa: BLE001 - any fault of the network means offline
             reason = describe_fault(exc, 120)
             notice = f"offline: {reason}; using replay {source.replay}"
-    return fold_replay(source.replay), notice
+    return fold_replay(source.replay, each_timestamp=each_timestamp), notice
 
 
 def first_state(source: MarketSource) -> MarketState:
