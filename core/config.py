@@ -487,93 +487,6 @@ def _position(fields: _Fields, book: str, venues: tuple[str, ...] | None = None)
     )
 
 
-_POSITION_KEY_SET = frozenset(POSITION_KEYS)
-
-
-def _plain_number(value: Any) -> float | None:
-    """`value` as _Fields.number reads a number (a float, an int made one) within
-    ±MAX_AMOUNT; None for anything else (then _Fields says what is wrong)."""
-    kind = type(value)
-    if kind is int:
-        if abs(value) > MAX_AMOUNT:
-            return None
-        value = float(value)
-    elif kind is not float:
-        return None
-    return value if -MAX_AMOUNT <= value <= MAX_AMOUNT else None  # nan and inf fail too
-
-
-def _plain_position(
-    raw: Mapping[str, Any],
-    book: str,
-    venues: tuple[str, ...] | None,
-    symbol_checks: dict[str, str | None],
-) -> Position | None:
-    """The row as _position reads it when every field is plainly valid, without its
-    per-field overhead; None when any is not, and _position then says which and why.
-
-    It only ever accepts less than _position does (tests compare the two on random rows).
-    """
-    if not _POSITION_KEY_SET.issuperset(raw):
-        return None  # keys the app does not use: _position keeps them in `extra`
-    kind = raw.get("kind", "future")
-    if kind != "future" and (kind != "basis" or book != "alpha"):
-        return None
-    ident, symbol, side = raw.get("id"), raw.get("symbol"), raw.get("side")
-    if type(ident) is not str or type(symbol) is not str or side not in SIDES:
-        return None
-    if not ident.strip() or not symbol.strip():
-        return None
-    if symbol not in symbol_checks:
-        symbol_checks[symbol] = check_futures_symbol(symbol)
-    if symbol_checks[symbol] is not None:
-        return None
-    size = _plain_number(raw.get("size"))
-    entry_price = _plain_number(raw.get("entry_price"))
-    leverage = _plain_number(raw.get("leverage"))
-    if size is None or entry_price is None or leverage is None:
-        return None
-    if size <= 0 or entry_price <= 0 or not 1.0 <= leverage <= MAX_LEVERAGE:
-        return None
-    margin_mode = raw.get("margin_mode", "isolated")
-    if margin_mode not in MARGIN_MODES:
-        return None
-    margin_usd = None
-    if "margin_usd" in raw:
-        margin_usd = _plain_number(raw["margin_usd"])
-        if margin_usd is None or margin_usd <= 0:
-            return None
-    spot_qty: float | None = 0.0
-    if "spot_qty" in raw:
-        spot_qty = _plain_number(raw["spot_qty"])
-        if spot_qty is None or spot_qty < 0:
-            return None
-    elif kind == "basis":
-        return None  # a basis trade must give its spot leg
-    venue, note = raw.get("venue", ""), raw.get("note", "")
-    if type(venue) is not str or type(note) is not str:
-        return None
-    venue = venue.strip()
-    if venue and venues is not None and venue not in venues:
-        return None
-    return Position(
-        id=ident,
-        book=book,  # type: ignore[arg-type]
-        symbol=symbol,
-        side=side,
-        size=size,
-        entry_price=entry_price,
-        leverage=leverage,
-        margin_mode=margin_mode,
-        margin_usd=margin_usd,
-        kind=kind,
-        spot_qty=spot_qty or 0.0,
-        venue=venue,
-        note=note,
-        extra=frozen_map({}),
-    )
-
-
 def _extra(fields: _Fields, known: tuple[str, ...]) -> Mapping[str, Any]:
     """Keys of a row the app does not use, kept so that a save never drops them."""
     extra = {k: v for k, v in fields.data.items() if k not in known}
@@ -695,13 +608,10 @@ def load_portfolio(path: str | Path, venues: tuple[str, ...] | None = None) -> L
         )
     positions = []
     seen_ids: dict[str, str] = {}
-    symbol_checks: dict[str, str | None] = {}  # a symbol's check_futures_symbol, once
     for book in BOOKS:
         table = BOOK_TABLES[book]
         for i, raw in enumerate(_array_of_tables(source, data, table)):
-            position = _plain_position(raw, book, venues, symbol_checks) or _position(
-                _Fields(source, raw, table, i), book, venues
-            )
+            position = _position(_Fields(source, raw, table, i), book, venues)
             if position.id in seen_ids:
                 raise _Fields(source, raw, table, i).fail(
                     "id", f"{position.id!r} is already used in [[{seen_ids[position.id]}]]"
