@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from core.model import base_asset, is_dated_symbol
 from tui import format as fmt
@@ -22,8 +22,9 @@ Editor = Literal["number", "text", "toggle", ""]
 Row = Mapping[str, Any]
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):
+    """What a column shows in one row (a tuple: a paint makes one per visible cell)."""
+
     text: str
     tone: Tone = ""
 
