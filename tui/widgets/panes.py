@@ -32,8 +32,9 @@ from tui.columns import (
 )
 from tui.widgets.book_table import BookTable
 
-# Rows fetched from the frame per polars call: more than a tall screen shows.
-ROW_WINDOW = 128
+# Rows fetched from the frame per polars call: more than a tall screen's pane shows
+# (a new report fetches its window again, so a bigger one costs every tick).
+ROW_WINDOW = 64
 
 
 @dataclass(frozen=True)
