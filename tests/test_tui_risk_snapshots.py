@@ -9,14 +9,16 @@ async def open_stress_grid(pilot) -> None:
     await pilot.press("x")
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()  # the grid is computed in a thread
-    # Its rows land from the thread as messages, and the table sizes its columns on a
-    # later refresh: wait until the table's size has settled (a loaded machine is slow).
+    # Its rows land from the thread as messages, and the DataTable sizes its columns
+    # when it is next idle (its own pending flag): wait until the rows are in, that
+    # sizing is done and the size has held for a pause (a loaded machine is slow).
     table = pilot.app.screen.query_one("#stress-table")
     seen = None
-    for _ in range(50):
+    for _ in range(100):
         await pilot.pause(0.05)
         size = (table.row_count, table.virtual_size)
-        if size == seen and table.row_count:
+        settled = table.row_count and not table._require_update_dimensions
+        if settled and size == seen:
             break
         seen = size
     await pilot.pause()
