@@ -611,9 +611,10 @@ def load_portfolio(path: str | Path, venues: tuple[str, ...] | None = None) -> L
     for book in BOOKS:
         table = BOOK_TABLES[book]
         for i, raw in enumerate(_array_of_tables(source, data, table)):
-            position = _position(_Fields(source, raw, table, i), book, venues)
+            f = _Fields(source, raw, table, i)
+            position = _position(f, book, venues)
             if position.id in seen_ids:
-                raise _Fields(source, raw, table, i).fail(
+                raise f.fail(
                     "id", f"{position.id!r} is already used in [[{seen_ids[position.id]}]]"
                 )
             seen_ids[position.id] = table

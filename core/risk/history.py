@@ -8,8 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from core.feeds.replay_file import apply_event, numbered_events
-from core.feeds.state import MarketStateBuilder
+from core.feeds.replay_file import fold_replay
 from core.model import MarketState, split_venue
 
 DEFAULT_POINTS = 240
@@ -80,15 +79,8 @@ class ContractHistory:
 
 
 def history_from_replay(path: str | Path, points: int = DEFAULT_POINTS) -> ContractHistory:
-    """Play a replay file into a history: one observation per timestamp."""
+    """Play a replay file into a history: one observation per timestamp (the replay is
+    folded as `symbiosis report` folds it; a file with no usable event is refused)."""
     history = ContractHistory(points)
-    builder = MarketStateBuilder()
-    previous_ts: int | None = None
-    for number, event in numbered_events(path):
-        if previous_ts is not None and event["ts"] != previous_ts:
-            history.record(builder.state(status="replay"))
-        apply_event(builder, path, number, event)
-        previous_ts = event["ts"]
-    if previous_ts is not None:
-        history.record(builder.state(status="replay"))
+    fold_replay(path, each_timestamp=history.record)
     return history
